@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "redis" in item.keywords and shutil.which("redis-server") is None:
+            item.add_marker(pytest.mark.skip(reason="redis-server is not installed (apt-get install redis-server)"))
+
+
+@pytest.fixture
+def lint_dir(tmp_path):
+    """Write {name: text} files into a temporary folder and return the folder."""
+
+    def write(files: dict[str, str]) -> Path:
+        for name, text in files.items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return tmp_path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_env(monkeypatch):
+    # Output format auto-detection must not depend on where the tests run.
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("VANTAGE_LINT_FORMAT", raising=False)
+    os.environ.setdefault("NO_COLOR", "1")

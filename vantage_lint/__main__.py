@@ -1,0 +1,3 @@
+from vantage_lint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Compose's merge rules for override files (``-f a -f b``) and ``extends``.
+
+Mappings merge key by key; sequences append, except ``command``, ``entrypoint`` and
+``healthcheck.test`` (replaced) and the keyed lists (ports, volumes, secrets, configs,
+environment, labels, ...), where an entry with the same key replaces the earlier one.
+``!reset`` removes a value, ``!override`` replaces it whole.
+"""
+
+from __future__ import annotations
+
+from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+
+RESET_TAG = "!reset"
+OVERRIDE_TAG = "!override"
+
+_REPLACED = {"command", "entrypoint"}
+# Service keys whose list form is really a mapping "NAME=value" / "NAME: value".
+_KEYED_PAIRS = {"environment", "labels", "annotations", "extra_hosts", "sysctls", "build_args"}
+_UNIQUE_BY_TARGET = {"volumes", "secrets", "configs", "devices"}
+
+
+def merge(base: Node, over: Node, path: tuple[str, ...] = ()) -> Node:
+    """The result of writing ``over`` on top of ``base`` at ``path`` (keys from the root)."""
+    if over.tag == OVERRIDE_TAG:
+        return over
+    if isinstance(base, MapNode) and isinstance(over, MapNode):
+        return _merge_maps(base, over, path)
+    if isinstance(base, SeqNode) and isinstance(over, SeqNode):
+        return _merge_seqs(base, over, path)
+    if path and path[-1] in _KEYED_PAIRS and isinstance(base, (MapNode, SeqNode)) and isinstance(over, (MapNode, SeqNode)):
+        return _merge_maps(pairs_as_map(base), pairs_as_map(over), path)
+    return over
+
+
+def _merge_maps(base: MapNode, over: MapNode, path: tuple[str, ...]) -> MapNode:
+    result = base.copy()
+    result.span = over.span
+    for key, value in over.items.items():
+        if value.tag == RESET_TAG:
+            result.remove(key)
+            continue
+        previous = result.items.get(key)
+        merged = value if previous is None else merge(previous, value, path + (key,))
+        result.set(key, merged, over.keys[key])
+    return result
+
+
+def _merge_seqs(base: SeqNode, over: SeqNode, path: tuple[str, ...]) -> Node:
+    key = path[-1] if path else ""
+    if key in _REPLACED or path[-2:] == ("healthcheck", "test"):
+        return over
+    if key in _KEYED_PAIRS:
+        return _merge_maps(pairs_as_map(base), pairs_as_map(over), path)
+    in_service = len(path) == 3 and path[0] == "services"
+    result = SeqNode(over.span, over.tag)
+    if in_service and (key in _UNIQUE_BY_TARGET or key == "ports"):
+        identity = _port_identity if key == "ports" else _target_identity
+        replaced = {identity(item) for item in over.items}
+        result.items = [item for item in base.items if identity(item) not in replaced] + list(over.items)
+        return result
+    result.items = list(base.items) + list(over.items)
+    return result
+
+
+def pairs_as_map(node: Node) -> MapNode:
+    """``["A=1", "B"]`` → ``{A: "1", B: null}``; mappings are returned as they are."""
+    if isinstance(node, MapNode):
+        return node
+    result = MapNode(node.span, node.tag)
+    if isinstance(node, SeqNode):
+        for item in node.items:
+            if not isinstance(item, ScalarNode):
+                continue
+            text = item.text
+            name, sep, value = text.partition("=")
+            if not sep and ":" in text and not text.startswith("["):
+                # extra_hosts "host:ip" form
+                name, _, value = text.partition(":")
+                sep = ":"
+            entry = ScalarNode(value if sep else None, item.raw, item.span, item.tag, item.style)
+            result.set(name.strip(), entry, item.span)
+    return result
+
+
+def _target_identity(item: Node) -> object:
+    if isinstance(item, MapNode):
+        target = item.get("target") or item.get("source")
+        return ("target", target.text if isinstance(target, ScalarNode) else id(item))
+    if isinstance(item, ScalarNode):
+        parts = item.text.split(":")
+        return ("target", parts[1] if len(parts) > 1 else parts[0])
+    return id(item)
+
+
+def _port_identity(item: Node) -> object:
+    if isinstance(item, ScalarNode):
+        return ("port", item.text)
+    if isinstance(item, MapNode):
+        fields = tuple(
+            (f, item.get(f).text if isinstance(item.get(f), ScalarNode) else None)
+            for f in ("host_ip", "target", "published", "protocol")
+        )
+        return ("port", fields)
+    return id(item)

@@ -1,0 +1,162 @@
+"""The positioned YAML tree every compose rule reads.
+
+Each node knows where it was written (``span``) and, inside a mapping, where its key was
+written (``key_span``). Aliases, merge keys, ``extends`` bases and override files reuse the
+nodes of the place they came from, so a finding always points where the user must edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from vantage_lint.findings import Span
+
+
+class Node:
+    __slots__ = ("span", "key_span", "tag")
+
+    def __init__(self, span: Span, tag: str = "", key_span: Span | None = None):
+        self.span = span
+        self.tag = tag
+        self.key_span = key_span
+
+    def plain(self) -> Any:
+        raise NotImplementedError
+
+
+class ScalarNode(Node):
+    """A scalar: ``value`` after YAML typing and interpolation, ``raw`` as written (unquoted)."""
+
+    __slots__ = ("value", "raw", "style")
+
+    def __init__(self, value: Any, raw: str, span: Span, tag: str = "", style: str = ""):
+        super().__init__(span, tag)
+        self.value = value
+        self.raw = raw
+        self.style = style
+
+    def plain(self) -> Any:
+        return self.value
+
+    @property
+    def text(self) -> str:
+        """The value as a string, as Compose reads scalars in string positions."""
+        value = self.value
+        if value is None:
+            return ""
+        if value is True:
+            return "true"
+        if value is False:
+            return "false"
+        return str(value)
+
+    def __repr__(self) -> str:
+        return f"ScalarNode({self.value!r} @ {self.span})"
+
+
+class MapNode(Node):
+    __slots__ = ("items", "keys", "_plain")
+
+    def __init__(self, span: Span, tag: str = ""):
+        super().__init__(span, tag)
+        self.items: dict[str, Node] = {}
+        self.keys: dict[str, Span] = {}
+        self._plain: dict[str, Any] | None = None
+
+    def get(self, key: str) -> Node | None:
+        return self.items.get(key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.items
+
+    def set(self, key: str, value: Node, key_span: Span) -> None:
+        self.items[key] = value
+        self.keys[key] = key_span
+        self._plain = None
+
+    def remove(self, key: str) -> None:
+        self.items.pop(key, None)
+        self.keys.pop(key, None)
+        self._plain = None
+
+    def key_at(self, key: str) -> Span:
+        return self.keys.get(key, self.span)
+
+    def plain(self) -> dict[str, Any]:
+        if self._plain is None:
+            self._plain = {k: v.plain() for k, v in self.items.items()}
+        return self._plain
+
+    def copy(self) -> MapNode:
+        twin = MapNode(self.span, self.tag)
+        twin.key_span = self.key_span
+        twin.items = dict(self.items)
+        twin.keys = dict(self.keys)
+        return twin
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.items)
+
+    def __repr__(self) -> str:
+        return f"MapNode({list(self.items)} @ {self.span})"
+
+
+class SeqNode(Node):
+    __slots__ = ("items", "_plain")
+
+    def __init__(self, span: Span, tag: str = ""):
+        super().__init__(span, tag)
+        self.items: list[Node] = []
+        self._plain: list[Any] | None = None
+
+    def plain(self) -> list[Any]:
+        if self._plain is None:
+            self._plain = [v.plain() for v in self.items]
+        return self._plain
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"SeqNode({len(self.items)} items @ {self.span})"
+
+
+def child(node: Node | None, *path: str | int) -> Node | None:
+    """The node at ``path`` below ``node`` (keys for mappings, indexes for sequences), or None."""
+    for step in path:
+        if isinstance(node, MapNode) and isinstance(step, str):
+            node = node.items.get(step)
+        elif isinstance(node, SeqNode) and isinstance(step, int) and -len(node.items) <= step < len(node.items):
+            node = node.items[step]
+        else:
+            return None
+    return node
+
+
+def scalar_text(node: Node | None) -> str | None:
+    """The text of a scalar node, or None when the node is absent or not a scalar."""
+    return node.text if isinstance(node, ScalarNode) else None
+
+
+def sub_span(node: ScalarNode, start: int, end: int, source_text: str | None) -> Span:
+    """The span of ``node.value[start:end]`` when the scalar is written verbatim on one line
+    (plain, or quoted without escapes), else the whole node's span."""
+    span = node.span
+    if source_text is None or span.line != span.end_line or not isinstance(node.value, str):
+        return span
+    offset = span.start + (1 if node.style in ("'", '"') else 0)
+    if source_text[offset : offset + len(node.value)] != node.value or node.raw != node.value:
+        return span
+    return Span(
+        span.path,
+        span.line,
+        span.column + (offset - span.start) + start,
+        span.line,
+        span.column + (offset - span.start) + end,
+        offset + start,
+        offset + end,
+    )

@@ -1,0 +1,299 @@
+"""YAML 1.2 text to a positioned :mod:`nodes` tree, with Compose's interpolation applied.
+
+Parsing uses ruamel.yaml's C composer (marks on every node, YAML 1.2 typing: ``restart: no``
+stays a string). Merge keys are resolved here; aliases share the anchored node, so positions
+point at the anchor and an alias bomb costs no memory. Problems become VL001/VL004 findings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.findings import Finding, Severity, Span, problem
+from vantage_lint.source import SourceFile
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+STR_TAG = "tag:yaml.org,2002:str"
+# An expanded document larger than this (counting alias re-use) is an alias bomb.
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 400
+
+_INT = re.compile(r"[-+]?[0-9]+$")
+_TAG_PREFIX = "tag:yaml.org,2002:"
+
+_yaml_factory: Any = None
+
+
+def _composer() -> Any:
+    global _yaml_factory
+    if _yaml_factory is None:
+        from ruamel.yaml import YAML
+
+        _yaml_factory = YAML(typ="safe", pure=False)
+    return _yaml_factory
+
+
+@dataclass(slots=True)
+class LoadedYaml:
+    source: SourceFile
+    root: Node | None
+    problems: list[Finding] = field(default_factory=list)
+
+
+def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> LoadedYaml:
+    """Parse ``source`` into nodes; ``env`` enables Compose interpolation of string values."""
+    result = LoadedYaml(source, None)
+    try:
+        raw_root = _composer().compose(source.text)
+    except RecursionError:
+        result.problems.append(
+            problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
+                    Severity.ERROR)
+        )
+        return result
+    except Exception as exc:  # ruamel raises many error types; all are syntax errors here
+        result.problems.append(_syntax_problem(source, exc))
+        return result
+    if raw_root is None:
+        return result
+    try:
+        if _expanded_size(raw_root) > MAX_EXPANDED_NODES:
+            result.problems.append(
+                problem(
+                    "VL001",
+                    source.span(raw_root.start_mark.index, raw_root.start_mark.index),
+                    f"aliases expand this document beyond {MAX_EXPANDED_NODES:,} nodes (an alias bomb); not linted",
+                    "Remove the nested aliases.",
+                    Severity.ERROR,
+                )
+            )
+            return result
+        builder = _Builder(source, env, result.problems)
+        result.root = builder.build(raw_root, 0)
+    except RecursionError:
+        result.problems.append(
+            problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
+                    Severity.ERROR)
+        )
+        result.root = None
+    return result
+
+
+def _syntax_problem(source: SourceFile, exc: Exception) -> Finding:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None and getattr(mark, "line", None) is not None:
+        line, column = mark.line + 1, mark.column + 1
+    else:
+        line, column = 1, 1
+    start = source.offset(line, column)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({context})" if context and context not in what else "")
+    return problem("VL001", source.span(start, start), message,
+                   "Fix the YAML syntax; Compose cannot read this file.", Severity.ERROR)
+
+
+def _expanded_size(root: Any) -> int:
+    """Number of nodes after alias expansion, computed without expanding (memoized by identity)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            continue
+        children = _raw_children(node)
+        if not done:
+            sizes[key] = 1  # provisional: guards against recursive aliases
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in sizes)
+        else:
+            total = 1
+            for c in children:
+                total += sizes.get(id(c), 1)
+                if total > MAX_EXPANDED_NODES:
+                    break
+            sizes[key] = total
+    return sizes.get(id(root), 1)
+
+
+def _raw_children(node: Any) -> list[Any]:
+    value = node.value
+    if isinstance(value, list):
+        if value and isinstance(value[0], tuple):
+            return [part for pair in value for part in pair]
+        return list(value)
+    return []
+
+
+class _Builder:
+    def __init__(self, source: SourceFile, env: Mapping[str, str] | None, problems: list[Finding]):
+        self.source = source
+        self.env = env
+        self.problems = problems
+        self.memo: dict[int, Node] = {}
+        self.path = source.path
+        if env is not None:
+            from vantage_lint.compose.interpolation import interpolate
+
+            self.interpolate = interpolate
+
+    def span(self, raw: Any) -> Span:
+        s, e = raw.start_mark, raw.end_mark
+        return Span(self.path, s.line + 1, s.column + 1, e.line + 1, e.column + 1, s.index, e.index)
+
+    def build(self, raw: Any, depth: int) -> Node:
+        cached = self.memo.get(id(raw))
+        if cached is not None:
+            return cached
+        if depth > MAX_DEPTH:
+            raise RecursionError
+        kind = raw.id
+        if kind == "scalar":
+            node: Node = self.scalar(raw)
+        elif kind == "sequence":
+            seq = SeqNode(self.span(raw), raw.tag or "")
+            self.memo[id(raw)] = seq
+            seq.items = [self.build(item, depth + 1) for item in raw.value]
+            node = seq
+        else:
+            node = self.mapping(raw, depth)
+        self.memo[id(raw)] = node
+        return node
+
+    def scalar(self, raw: Any) -> ScalarNode:
+        text: str = raw.value
+        tag: str = raw.tag or ""
+        style = raw.style or ""
+        value: Any = text
+        if tag.startswith(_TAG_PREFIX) and tag != STR_TAG:
+            value = _typed(tag[len(_TAG_PREFIX):], text)
+        node = ScalarNode(value, text, self.span(raw), tag, style)
+        if self.env is not None and isinstance(value, str) and "$" in text:
+            node.value, issues = self.interpolate(text, self.env)
+            for issue in issues:
+                severity = Severity.ERROR if issue.severity == "error" else Severity.WARNING
+                self.problems.append(
+                    problem(
+                        "VL004",
+                        self._inner_span(node, issue.start, issue.end),
+                        issue.message,
+                        "Define the variable in .env or the environment, give it a default (${VAR:-value}), "
+                        "or write $$ for a literal dollar sign.",
+                        severity,
+                    )
+                )
+        return node
+
+    def _inner_span(self, node: ScalarNode, start: int, end: int) -> Span:
+        from vantage_lint.compose.nodes import sub_span
+
+        twin = ScalarNode(node.raw, node.raw, node.span, node.tag, node.style)
+        return sub_span(twin, start, end, self.source.text)
+
+    def mapping(self, raw: Any, depth: int) -> MapNode:
+        mapping = MapNode(self.span(raw), raw.tag or "")
+        self.memo[id(raw)] = mapping
+        merges: list[tuple[Any, Any]] = []
+        for raw_key, raw_value in raw.value:
+            if raw_key.tag == MERGE_TAG or (raw_key.id == "scalar" and raw_key.value == "<<" and not raw_key.style):
+                merges.append((raw_key, raw_value))
+                continue
+            if raw_key.id != "scalar":
+                self.problems.append(
+                    problem("VL001", self.span(raw_key), "mapping keys must be scalars in a Compose file",
+                            "Use a plain string key.", Severity.ERROR)
+                )
+                continue
+            key = raw_key.value
+            key_span = self.span(raw_key)
+            if key in mapping.items:
+                first = mapping.keys[key]
+                self.problems.append(
+                    problem(
+                        "VL001",
+                        key_span,
+                        f'duplicate key "{key}" (first defined at line {first.line}); Compose rejects the file',
+                        "Remove or rename one of the duplicate keys.",
+                        Severity.ERROR,
+                    )
+                )
+            mapping.items[key] = self.build(raw_value, depth + 1)
+            mapping.keys[key] = key_span
+        for raw_key, raw_value in merges:
+            self.merge_into(mapping, raw_key, raw_value, depth)
+        return mapping
+
+    def merge_into(self, mapping: MapNode, raw_key: Any, raw_value: Any, depth: int) -> None:
+        """``<<: *a`` / ``<<: [*a, *b]``: keys already present win, earlier sources win."""
+        sources: list[Any]
+        if raw_value.id == "mapping":
+            sources = [raw_value]
+        elif raw_value.id == "sequence":
+            sources = list(raw_value.value)
+        elif raw_value.id == "scalar" and raw_value.tag.endswith(":null"):
+            return  # merging an empty anchor adds nothing
+        else:
+            sources = [raw_value]
+        for raw_source in sources:
+            if raw_source.id != "mapping":
+                if raw_source.id == "scalar" and raw_source.tag.endswith(":null"):
+                    continue
+                self.problems.append(
+                    problem(
+                        "VL001",
+                        self.span(raw_key),
+                        "merge key (<<) value must be a mapping or a list of mappings",
+                        "Point the merge key at an anchored mapping.",
+                        Severity.ERROR,
+                    )
+                )
+                continue
+            source = self.build(raw_source, depth + 1)
+            assert isinstance(source, MapNode)
+            for key, value in source.items.items():
+                if key not in mapping.items:
+                    mapping.items[key] = value
+                    mapping.keys[key] = source.keys[key]
+
+
+def _typed(kind: str, text: str) -> Any:
+    """YAML 1.2 core schema values for the tags the composer resolved."""
+    if kind == "int":
+        cleaned = text.replace("_", "")
+        try:
+            if _INT.match(cleaned):
+                return int(cleaned)
+            sign = -1 if cleaned.startswith("-") else 1
+            body = cleaned.lstrip("+-").lower()
+            if body.startswith("0o"):
+                return sign * int(body[2:], 8)
+            if body.startswith("0x"):
+                return sign * int(body[2:], 16)
+            if body.startswith("0b"):
+                return sign * int(body[2:], 2)
+        except ValueError:
+            return text
+        return text
+    if kind == "float":
+        lowered = text.lower().replace("_", "")
+        if lowered in (".inf", "+.inf"):
+            return math.inf
+        if lowered == "-.inf":
+            return -math.inf
+        if lowered == ".nan":
+            return math.nan
+        try:
+            return float(lowered)
+        except ValueError:
+            return text
+    if kind == "bool":
+        return text.lower() == "true"
+    if kind == "null":
+        return None
+    return text

@@ -1,0 +1,190 @@
+"""The rule registry: the ``@rule`` decorator, rule metadata and plugin discovery.
+
+Built-in rules and plugins use the same path: the entry-point group ``vantage_lint.rules``
+whose values are callables returning a list of :class:`Rule`. A plugin that fails to load is
+an error, never a silent skip: a policy gate must not lose policies quietly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vantage_lint.findings import Applicability, Severity
+
+ENTRY_POINT_GROUP = "vantage_lint.rules"
+BUILTIN_CODE = re.compile(r"^VL\d{3}$")
+PLUGIN_CODE = re.compile(r"^X[A-Z]{1,4}\d{3}$")
+RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+# Where a rule runs: once per project, once per service, once per redis.conf, or not at all
+# because the input loaders emit its findings (VL001-VL005, VL007, VL008).
+SCOPES = ("project", "service", "redis", "input")
+
+
+class PluginError(Exception):
+    """A rule plugin could not be loaded or declares an invalid rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    severity: Severity
+    scope: str
+    check: Callable[..., Iterable[Any]]
+    doc: str
+    hint: str
+    fix: Applicability | None = None
+    # Services a service rule applies to, by role ("redis", "celery-worker", ...); None = all.
+    roles: frozenset[str] | None = None
+    options_schema: dict[str, Any] = field(default_factory=dict)
+    default_options: dict[str, Any] = field(default_factory=dict)
+    # Marked "P" in the catalogue: raised to error by the production preset.
+    production: bool = False
+    tags: tuple[str, ...] = ()
+
+    @property
+    def category(self) -> str:
+        return {"0": "input", "1": "service", "2": "redis", "3": "celery", "4": "security"}.get(
+            self.code[2:3], "plugin"
+        )
+
+
+_collected: list[Rule] = []
+
+
+def rule(
+    *,
+    code: str,
+    name: str,
+    summary: str,
+    severity: Severity,
+    hint: str,
+    scope: str = "service",
+    fix: Applicability | None = None,
+    roles: Iterable[str] | None = None,
+    options_schema: dict[str, Any] | None = None,
+    default_options: dict[str, Any] | None = None,
+    production: bool = False,
+    tags: Iterable[str] = (),
+) -> Callable[[Callable[..., Iterable[Any]]], Callable[..., Iterable[Any]]]:
+    """Register the decorated check function as a rule; its docstring is the rule's documentation."""
+
+    def register(check: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
+        if scope not in SCOPES:
+            raise PluginError(f"rule {code}: unknown scope {scope!r}")
+        _collected.append(
+            Rule(
+                code=code,
+                name=name,
+                summary=summary,
+                severity=severity,
+                scope=scope,
+                check=check,
+                doc=_dedent_doc(check.__doc__ or ""),
+                hint=hint,
+                fix=fix,
+                roles=frozenset(roles) if roles is not None else None,
+                options_schema=options_schema or {},
+                default_options=default_options or {},
+                production=production,
+                tags=tuple(tags),
+            )
+        )
+        return check
+
+    return register
+
+
+def _dedent_doc(doc: str) -> str:
+    import inspect
+
+    return inspect.cleandoc(doc)
+
+
+def collected_rules() -> list[Rule]:
+    """Rules registered so far by imported rule modules (used by ``get_rules`` callables)."""
+    return list(_collected)
+
+
+class RuleSet:
+    """All known rules, indexed by code and by name."""
+
+    def __init__(self, rules: Iterable[Rule]):
+        self.rules: list[Rule] = sorted(rules, key=lambda r: r.code)
+        self.by_code: dict[str, Rule] = {}
+        self.by_name: dict[str, Rule] = {}
+        for r in self.rules:
+            if r.code in self.by_code:
+                raise PluginError(f"rule code {r.code} is registered twice")
+            if r.name in self.by_name:
+                raise PluginError(f"rule name {r.name} is registered twice")
+            self.by_code[r.code] = r
+            self.by_name[r.name] = r
+
+    def lookup(self, code_or_name: str) -> Rule | None:
+        key = code_or_name.strip()
+        return self.by_code.get(key.upper()) or self.by_name.get(key.lower())
+
+    def matching(self, selector: str) -> list[Rule]:
+        """Rules selected by a code, a code prefix (``VL2``, ``VL``, ``ALL``) or a rule name."""
+        sel = selector.strip()
+        if not sel:
+            return []
+        if sel.upper() == "ALL":
+            return list(self.rules)
+        named = self.by_name.get(sel.lower())
+        if named is not None:
+            return [named]
+        prefix = sel.upper()
+        return [r for r in self.rules if r.code.startswith(prefix)]
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+_cached: RuleSet | None = None
+
+
+def load_rules() -> RuleSet:
+    """Load built-in rules and plugins through the ``vantage_lint.rules`` entry points (once)."""
+    global _cached
+    if _cached is not None:
+        return _cached
+    from importlib.metadata import entry_points
+
+    rules: list[Rule] = []
+    seen_builtin = False
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            factory = ep.load()
+            loaded = list(factory())
+        except Exception as exc:  # a broken plugin must stop the gate, loudly
+            raise PluginError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
+        if ep.value.startswith("vantage_lint."):
+            seen_builtin = True
+        else:
+            for r in loaded:
+                if not PLUGIN_CODE.match(r.code):
+                    raise PluginError(
+                        f"rule plugin {ep.name!r}: code {r.code!r} must use its own prefix "
+                        "(X + 1-4 letters + 3 digits, e.g. XACME101)"
+                    )
+        rules.extend(loaded)
+    if not seen_builtin:
+        # Running from a source tree that was not installed: take the built-ins directly.
+        from vantage_lint.rules import get_rules
+
+        rules.extend(get_rules())
+    for r in rules:
+        if not RULE_NAME.match(r.name):
+            raise PluginError(f"rule {r.code}: name {r.name!r} is not kebab-case")
+    _cached = RuleSet(rules)
+    return _cached

@@ -1,0 +1,59 @@
+"""Output formats. Each format is a module with ``render(report, out, options)``; a module is
+imported only when its format is chosen (rich only for ``text``)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from vantage_lint.engine import Report
+
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
+
+
+@dataclass(slots=True)
+class ReportOptions:
+    color: bool = False
+    quiet: bool = False
+    statistics: bool = False
+    show_source: bool = True
+    width: int | None = None
+
+
+def render(report: Report, fmt: str, out: TextIO, options: ReportOptions | None = None) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    module = importlib.import_module(f"vantage_lint.report.{fmt}_format")
+    module.render(report, out, options or ReportOptions())
+
+
+def statistics_lines(report: Report) -> list[str]:
+    """``count  code  name`` per rule, most frequent first (ruff's --statistics)."""
+    counts: dict[tuple[str, str], int] = {}
+    fixable: dict[str, bool] = {}
+    for finding in report.findings:
+        key = (finding.code, finding.name)
+        counts[key] = counts.get(key, 0) + 1
+        fixable[finding.code] = fixable.get(finding.code, False) or finding.fix is not None
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
+    return [f"{count:>5}  {code:<7} {'[*] ' if fixable[code] else '    '}{name}" for (code, name), count in rows]
+
+
+def summary_line(report: Report) -> str:
+    n = len(report.findings)
+    if n == 0:
+        return f"No findings in {len(report.files)} file{'s' if len(report.files) != 1 else ''}."
+    parts = [f"{report.count(s)} {s.label}{'s' if report.count(s) != 1 else ''}" for s in _severities() if report.count(s)]
+    fixable = sum(1 for f in report.findings if f.fix is not None)
+    text = f"Found {n} finding{'s' if n != 1 else ''} ({', '.join(parts)}) in {len(report.files)} file{'s' if len(report.files) != 1 else ''}."
+    if fixable:
+        text += f" {fixable} fixable with --fix (some may need --unsafe-fixes)."
+    return text
+
+
+def _severities():
+    from vantage_lint.findings import Severity
+
+    return (Severity.ERROR, Severity.WARNING, Severity.INFO)

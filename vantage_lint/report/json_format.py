@@ -1,0 +1,54 @@
+"""The stable machine interface, documented by ``schemas/report.schema.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, TextIO
+
+from vantage_lint import __version__
+from vantage_lint.report import ReportOptions
+from vantage_lint.secrets import redact
+
+if TYPE_CHECKING:
+    from vantage_lint.engine import Report
+    from vantage_lint.findings import Finding
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "name": f.name,
+        "severity": f.severity.label,
+        "message": redact(f.message),
+        "hint": redact(f.hint),
+        "path": f.span.path,
+        "line": f.span.line,
+        "column": f.span.column,
+        "end_line": f.span.end_line,
+        "end_column": f.span.end_column,
+        "service": f.service,
+        "fix": f.fix.applicability.value if f.fix is not None else None,
+        "fingerprint": f.fingerprint,
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    from vantage_lint.findings import Severity
+
+    return {
+        "tool": {"name": "vantage-lint", "version": __version__},
+        "findings": [finding_dict(f) for f in report.findings],
+        "summary": {
+            "files": len(report.files),
+            "findings": len(report.findings),
+            "error": report.count(Severity.ERROR),
+            "warning": report.count(Severity.WARNING),
+            "info": report.count(Severity.INFO),
+            "fixable": sum(1 for f in report.findings if f.fix is not None),
+        },
+    }
+
+
+def render(report: Report, out: TextIO, options: ReportOptions) -> None:
+    json.dump(report_dict(report), out, indent=2, ensure_ascii=False)
+    out.write("\n")

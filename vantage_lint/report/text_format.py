@@ -1,0 +1,79 @@
+"""Human output: grouped by file, each finding with a source excerpt, the node underlined,
+and its hint; a summary at the end. Colors only on a terminal (never with NO_COLOR)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TYPE_CHECKING, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from vantage_lint.findings import Severity
+from vantage_lint.report import ReportOptions, statistics_lines, summary_line
+from vantage_lint.secrets import redact
+
+if TYPE_CHECKING:
+    from vantage_lint.engine import Report
+    from vantage_lint.findings import Finding
+    from vantage_lint.source import SourceFile
+
+STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+MAX_EXCERPT = 160
+
+
+def render(report: Report, out: TextIO, options: ReportOptions) -> None:
+    console = Console(
+        file=out,
+        force_terminal=options.color,
+        no_color=not options.color,
+        color_system="auto" if options.color else None,
+        highlight=False,
+        soft_wrap=True,
+        width=options.width or 200,
+    )
+    for path, group in groupby(report.findings, key=lambda f: f.span.path):
+        console.print(Text(path, style="bold underline"))
+        source = report.sources.get(path)
+        for finding in group:
+            _finding(console, finding, source, options)
+        console.print()
+    if options.statistics and report.findings:
+        for line in statistics_lines(report):
+            console.print(Text(line))
+    if not options.quiet:
+        style = "bold red" if report.failed else ("yellow" if report.findings else "green")
+        console.print(Text(summary_line(report), style=style))
+
+
+def _finding(console: Console, f: Finding, source: SourceFile | None, options: ReportOptions) -> None:
+    head = Text.assemble(
+        (f"  {f.span.line}:{f.span.column}", "dim"),
+        "  ",
+        (f"{f.severity.label:<7}", STYLE[f.severity]),
+        " ",
+        (f.code, "bold"),
+        " ",
+        (f"[{f.name}]", "dim"),
+        " ",
+        redact(f.message),
+    )
+    if f.service:
+        head.append(f"  (service {f.service})", style="dim")
+    console.print(head)
+    if options.show_source and source is not None and 1 <= f.span.line <= len(source.line_starts):
+        line_text = source.line_text(f.span.line)
+        shown = redact(line_text.expandtabs(1))[:MAX_EXCERPT]
+        gutter = f"{f.span.line:>6} | "
+        console.print(Text.assemble((gutter, "blue"), shown))
+        start = max(f.span.column - 1, 0)
+        if f.span.end_line == f.span.line:
+            width = max(f.span.end_column - f.span.column, 1)
+        else:
+            width = max(len(line_text.rstrip()) - start, 1)
+        width = min(width, max(MAX_EXCERPT - start, 1))
+        console.print(Text.assemble((" " * 6 + " | ", "blue"), " " * start, ("^" * width, STYLE[f.severity])))
+    hint = Text.assemble(("       = ", "blue"), ("hint: ", "bold"), redact(f.hint))
+    if f.fix is not None:
+        hint.append(f"  [{f.fix.applicability.value} fix available]", style="green")
+    console.print(hint)

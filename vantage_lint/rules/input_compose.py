@@ -1,0 +1,260 @@
+"""VL001-VL004, VL006: the Compose file as Compose itself reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
+from vantage_lint.compose.project import Project
+from vantage_lint.context import RuleContext
+from vantage_lint.edits import delete_line_edit
+from vantage_lint.findings import Applicability, Finding, Fix, Severity
+from vantage_lint.registry import rule
+
+
+@rule(
+    code="VL001",
+    name="yaml-syntax-error",
+    summary="The file is not YAML that Compose can read: syntax errors, duplicate keys, a non-mapping top level.",
+    severity=Severity.ERROR,
+    hint="Fix the YAML; Compose cannot read this file.",
+    scope="input",
+)
+def yaml_syntax_error() -> Iterator[Finding]:
+    """## What it does
+    Reports what the YAML parser refuses, with the parser's own position: syntax errors, tabs
+    used for indentation, duplicate keys, a top level that is not a mapping, an empty file,
+    files that are not UTF-8 text, alias bombs and documents nested too deeply to lint.
+
+    ## Why it matters
+    `docker compose` stops at the first of these, so nothing else in the file takes effect.
+    Duplicate keys are the quiet one: many YAML tools keep the last value, Compose rejects them.
+
+    ## Example
+    ```yaml
+    services:
+      redis:
+        image: redis:7.2
+        image: redis:7.4
+    ```
+
+    ## Fix
+    Correct the YAML at the reported position; keep one of the duplicate keys.
+    """
+    return iter(())
+
+
+@rule(
+    code="VL002",
+    name="compose-schema-violation",
+    summary="The file breaks the official Compose Specification schema.",
+    severity=Severity.ERROR,
+    hint="Correct the key or value to what the Compose Specification allows.",
+    scope="project",
+)
+def compose_schema_violation(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Validates every Compose file against the official Compose Specification JSON schema (the
+    copy shipped by the check-jsonschema package) and turns each error into one readable
+    message at the offending node: unknown keys with a did-you-mean, `memory: 512` (must be a
+    string), `interval: 10` (needs a unit), `user: 1000` (must be a string).
+
+    ## Why it matters
+    `docker compose` refuses a file that breaks the schema, and a misspelled key such as
+    `helthcheck` would otherwise be ignored by tools that do not validate.
+
+    ## Example
+    ```yaml
+    services:
+      redis:
+        image: redis:7.2
+        helthcheck:
+          test: ["CMD", "redis-cli", "ping"]
+    ```
+
+    ## Fix
+    Use the key and type the schema expects (`healthcheck:`, `memory: "512m"`, `interval: 10s`).
+    """
+    from vantage_lint.compose.schema import schema_findings
+
+    for compose_file in project.files:
+        if compose_file.root is not None:
+            yield from schema_findings(compose_file.root, ctx)
+
+
+@rule(
+    code="VL003",
+    name="compose-model-error",
+    summary="Compose rejects the project after the schema: references to nothing, extends cycles, conflicting limits.",
+    severity=Severity.ERROR,
+    hint="Fix the reference so that it names something defined in the project.",
+    scope="project",
+)
+def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Checks what `docker compose` checks after the schema: `depends_on`, `extends`, networks,
+    volumes, secrets and configs that name nothing; `extends` cycles and missing files;
+    includes that loop; `mem_limit` and `deploy.resources.limits.memory` both set and
+    different (likewise `cpus`, `mem_reservation`, `scale` and `deploy.replicas`).
+
+    ## Why it matters
+    Each of these makes `docker compose up` fail before any container starts, often in CI or
+    on a server, after the file was reviewed.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.0
+        depends_on: [redis]
+    ```
+
+    ## Fix
+    Define the missing service, network, volume, secret or config, or remove the reference;
+    keep one spelling of each limit.
+    """
+    yield from _undefined_references(project, ctx)
+    yield from _conflicting_limits(project, ctx)
+
+
+def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    defined = {key: set(node.items) if (node := project.top(key)) is not None else set()
+               for key in ("networks", "volumes", "secrets", "configs")}
+    defined["networks"].add("default")
+    for service in project.services.values():
+        ctx.service_name = service.name
+        for dep in service.depends_on.values():
+            if dep.name not in project.services:
+                yield ctx.finding(dep.span, f'service "{service.name}" depends on undefined service "{dep.name}"',
+                                  hint="Define the service or remove it from depends_on.")
+        networks = service.get("networks")
+        entries = []
+        if isinstance(networks, SeqNode):
+            entries = [(n.text, n.span) for n in networks.items if isinstance(n, ScalarNode)]
+        elif isinstance(networks, MapNode):
+            entries = [(name, networks.keys[name]) for name in networks.items]
+        for name, span in entries:
+            if name not in defined["networks"]:
+                yield ctx.finding(span, f'service "{service.name}" refers to undefined network "{name}"',
+                                  hint="Declare the network under the top-level networks: key.")
+        for mount in service.mounts:
+            if mount.type == "volume" and mount.source and not mount.long_syntax and mount.source not in defined["volumes"]:
+                yield ctx.finding(mount.span, f'service "{service.name}" refers to undefined volume "{mount.source}"',
+                                  hint="Declare the named volume under the top-level volumes: key, or use a path (./data) for a bind mount.")
+            elif mount.type == "volume" and mount.source and mount.long_syntax and mount.source not in defined["volumes"]:
+                yield ctx.finding(mount.span, f'service "{service.name}" refers to undefined volume "{mount.source}"',
+                                  hint="Declare the named volume under the top-level volumes: key.")
+        for key in ("secrets", "configs"):
+            node = service.get(key)
+            if not isinstance(node, SeqNode):
+                continue
+            for item in node.items:
+                name_node = item if isinstance(item, ScalarNode) else item.get("source") if isinstance(item, MapNode) else None
+                if isinstance(name_node, ScalarNode) and name_node.text not in defined[key]:
+                    yield ctx.finding(name_node.span,
+                                      f'service "{service.name}" refers to undefined {key[:-1]} "{name_node.text}"',
+                                      hint=f"Declare it under the top-level {key}: key.")
+        if service.get("image") is None and service.get("build") is None and service.get("extends") is None:
+            yield ctx.finding(service.key_span, f'service "{service.name}" has neither an image nor a build context',
+                              hint="Add image: or build: to the service.")
+    ctx.service_name = None
+
+
+_PAIRS = (
+    (("mem_limit",), ("deploy", "resources", "limits", "memory"), "bytes"),
+    (("mem_reservation",), ("deploy", "resources", "reservations", "memory"), "bytes"),
+    (("cpus",), ("deploy", "resources", "limits", "cpus"), "cpus"),
+    (("scale",), ("deploy", "replicas"), "int"),
+)
+
+
+def _conflicting_limits(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    from vantage_lint.compose.units import compose_bytes, compose_cpus
+
+    convert = {"bytes": compose_bytes, "cpus": compose_cpus, "int": lambda v: compose_cpus(v)}
+    for service in project.services.values():
+        for legacy, modern, kind in _PAIRS:
+            a, b = service.get(*legacy), service.get(*modern)
+            if not isinstance(a, ScalarNode) or not isinstance(b, ScalarNode):
+                continue
+            if convert[kind](a.value) != convert[kind](b.value):
+                yield ctx.finding(
+                    b.span,
+                    f"services.{service.name}: can't set distinct values on '{'.'.join(legacy)}' ({a.text}) "
+                    f"and '{'.'.join(modern)}' ({b.text})",
+                    hint="Keep only one of the two keys (deploy.resources is the current form).",
+                    service=service.name,
+                )
+
+
+@rule(
+    code="VL004",
+    name="interpolation-error",
+    summary="A ${...} template Compose refuses, or a variable that is not set and has no default.",
+    severity=Severity.WARNING,
+    hint="Define the variable in .env or the environment, or give it a default with ${VAR:-value}.",
+    scope="input",
+)
+def interpolation_error() -> Iterator[Finding]:
+    """## What it does
+    Interpolates every value as Compose does, with `.env` next to the first Compose file (or
+    `--env-file`) and the environment, and reports `${}` and other invalid templates (error),
+    `${VAR:?message}` with VAR unset (error: Compose refuses to start), and variables that are
+    unset and have no default (warning: Compose substitutes an empty string).
+
+    ## Why it matters
+    An unset variable silently becomes `""`: an image tag, a password or a port disappears and
+    the stack starts with a value nobody wrote.
+
+    ## Example
+    ```yaml
+    services:
+      api:
+        image: "myapp:${APP_VERSION}"
+    ```
+
+    ## Fix
+    Set the variable in `.env`, give it a default (`${APP_VERSION:-1.4.2}`), make it required
+    with a message (`${APP_VERSION:?set APP_VERSION}`), or write `$$` for a literal dollar.
+    """
+    return iter(())
+
+
+@rule(
+    code="VL006",
+    name="obsolete-version-key",
+    summary="The top-level version: key is obsolete; Compose ignores it and warns.",
+    severity=Severity.INFO,
+    hint="Remove the top-level version: line.",
+    scope="project",
+    fix=Applicability.SAFE,
+)
+def obsolete_version_key(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a top-level `version:` key.
+
+    ## Why it matters
+    Compose v2 ignores it and prints "the attribute `version` is obsolete" on every command;
+    it also suggests features are limited to that file format version, which is no longer true.
+
+    ## Example
+    ```yaml
+    version: "3.8"
+    services:
+      api:
+        image: myapp:1.0
+    ```
+
+    ## Fix
+    Delete the line (a safe fix: Compose behaves the same).
+    """
+    for compose_file in project.files:
+        root = compose_file.root
+        if root is None or "version" not in root.items:
+            continue
+        key_span = root.keys["version"]
+        value = root.items["version"]
+        edit = delete_line_edit(compose_file.source, key_span, value.span)
+        fix = Fix("Remove the version: line", (edit,), Applicability.SAFE) if edit is not None else None
+        yield ctx.finding(key_span, f'top-level "version: {value.text}" is obsolete and ignored by Compose',
+                          fix=fix)

@@ -1,0 +1,79 @@
+"""Resolved lint settings: which rules run, at which severity, with which options.
+
+This is the in-memory form every entry point fills (CLI flags, config files, library calls);
+the engine reads only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vantage_lint.findings import Severity
+from vantage_lint.registry import Rule, RuleSet
+
+
+@dataclass(slots=True)
+class Settings:
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    # code or name -> severity, applied after the preset.
+    severity: dict[str, Severity] = field(default_factory=dict)
+    preset: str = "recommended"
+    fail_on: Severity = Severity.WARNING
+    # code or name -> options for that rule.
+    rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # service name -> declared roles.
+    roles: dict[str, list[str]] = field(default_factory=dict)
+    # glob -> selectors ignored in matching files.
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    exclude: list[str] = field(default_factory=list)
+    allow_inline_suppressions: bool | list[str] = True
+    # custom policy rules built from the configuration (Rule objects with scope project).
+    policies: list[Rule] = field(default_factory=list)
+    config_path: str | None = None
+
+    def enabled(self, rules: RuleSet) -> list[Rule]:
+        """Rules selected after select / extend-select / ignore; the most specific selector wins."""
+        chosen: list[Rule] = []
+        selectors = [(s, True) for s in self.select + self.extend_select] + [(s, False) for s in self.ignore]
+        for rule in rules:
+            best_len, best_on = -1, False
+            for selector, on in selectors:
+                weight = _specificity(selector, rule)
+                if weight > best_len or (weight == best_len and not on):
+                    best_len, best_on = weight, on
+            if best_len >= 0 and best_on:
+                chosen.append(rule)
+        return chosen
+
+    def severity_for(self, rule: Rule) -> Severity:
+        severity = rule.severity
+        if self.preset == "production":
+            if rule.production:
+                severity = Severity.ERROR
+            elif rule.code in ("VL216", "VL223", "VL224"):
+                severity = max(severity, Severity.WARNING)
+        for key in (rule.code, rule.name):
+            if key in self.severity:
+                severity = self.severity[key]
+        return severity
+
+    def options_for(self, rule: Rule) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for key in (rule.code, rule.name):
+            options.update(self.rule_options.get(key, {}))
+        return options
+
+
+def _specificity(selector: str, rule: Rule) -> int:
+    """How specifically ``selector`` names ``rule`` (-1: not at all). Names beat any prefix."""
+    sel = selector.strip()
+    if sel.upper() == "ALL":
+        return 0
+    if sel.lower() == rule.name:
+        return 100
+    if rule.code.startswith(sel.upper()):
+        return len(sel)
+    return -1
