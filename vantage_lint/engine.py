@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vantage_lint.compose.project import DEFAULT_FILES
 from vantage_lint.context import RuleContext
 from vantage_lint.discovery import Target, UsageError, discover
 from vantage_lint.findings import Finding, Severity
@@ -99,23 +100,114 @@ def lint(
     reader = _Reader(cwd, stdin)
     targets = _targets(all_paths, inputs, settings, stdin)
     selected = settings.enabled(rules) + list(settings.policies)
-    runner = _Runner(selected, settings, reader, inputs)
+    work = _Work(selected, settings, inputs, cwd, stdin)
+    jobs = _auto_jobs(jobs, len(targets))
     findings: list[Finding] = []
-    linked_configs: set[str] = set()
-    files: list[str] = []
-    for target in targets:
-        if target.kind == "redis" and display_path(target.files[0], cwd) in linked_configs:
-            continue
-        found, read = runner.run(target)
-        findings.extend(found)
-        for name in read:
-            if name not in files:
-                files.append(name)
-            if target.kind == "compose" and name.endswith(".conf"):
-                linked_configs.add(name)
-    findings = _finish(findings, rules, settings, reader)
-    sources = {source.path: source for source in reader.cache.values()}
-    return Report(findings=findings, files=files, sources=sources, rules=rules, settings=settings)
+    files: dict[str, None] = {}
+    sources: dict[str, SourceFile] = {}
+    compose = [t for t in targets if t.kind == "compose"]
+    redis = [t for t in targets if t.kind != "compose"]
+    linked: set[str] = set()
+    for batch in (compose, redis):
+        if batch is redis:
+            batch = [t for t in redis if display_path(t.files[0], cwd) not in linked]
+        results = _run_targets(work, batch, jobs, reader)
+        if batch is compose:
+            results = _drop_parts_of_other_projects(batch, results, cwd)
+        for found, read, kept in results:
+            findings.extend(found)
+            sources.update(kept)
+            for name in read:
+                files[name] = None
+                if name.endswith(".conf"):
+                    linked.add(name)
+    findings = _finish(findings, rules, settings)
+    return Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+
+
+def _drop_parts_of_other_projects(
+    targets: list[Target], results: list[TargetResult], cwd: Path
+) -> list[TargetResult]:
+    """A file found by a folder walk that another project includes or extends is linted as part
+    of that project, not again on its own (where its references would dangle)."""
+    mains = [display_path(t.files[0], cwd) for t in targets]
+    used_by_others: set[str] = set()
+    for main, (_found, read, _kept) in zip(mains, results):
+        used_by_others.update(name for name in read if name != main)
+    return [
+        result
+        for target, main, result in zip(targets, mains, results)
+        if target.explicit or main not in used_by_others
+    ]
+
+
+@dataclass(slots=True)
+class _Work:
+    """Everything a (possibly forked) worker needs to lint targets."""
+
+    rules: list[Rule]
+    settings: Settings
+    inputs: Inputs
+    cwd: Path
+    stdin: tuple[Path, SourceFile] | None
+
+
+# Set in the parent before forking workers: settings may hold closures (custom policies)
+# that cannot be pickled, and forked children inherit module state for free.
+_current_work: _Work | None = None
+PARALLEL_THRESHOLD = 64
+
+
+def _auto_jobs(jobs: int | None, n_targets: int) -> int:
+    if jobs is not None:
+        return max(1, jobs)
+    if n_targets < PARALLEL_THRESHOLD or os.environ.get("PRE_COMMIT"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+TargetResult = tuple[list[Finding], list[str], dict[str, SourceFile]]
+
+
+def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
+    if jobs <= 1 or len(targets) < 2:
+        runner = _Runner(work.rules, work.settings, reader, work.inputs)
+        results = []
+        for target in targets:
+            found, read = runner.run(target)
+            _fingerprint_all(found, reader)
+            results.append((found, read, {}))
+        kept = {source.path: source for source in reader.cache.values()}
+        if results:
+            results[-1] = (results[-1][0], results[-1][1], kept)
+        return results
+    import multiprocessing
+
+    global _current_work
+    _current_work = work
+    chunk = max(1, min(64, len(targets) // (jobs * 8) or 1))
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        return list(pool.imap(_worker, targets, chunksize=chunk))
+
+
+def _worker(target: Target) -> TargetResult:
+    work = _current_work
+    assert work is not None
+    reader = _Reader(work.cwd, work.stdin)
+    runner = _Runner(work.rules, work.settings, reader, work.inputs)
+    found, read = runner.run(target)
+    _fingerprint_all(found, reader)
+    # Only the files a finding points into travel back (excerpts and fixes need them).
+    wanted = {f.span.path for f in found}
+    kept = {s.path: s for s in reader.cache.values() if s.path in wanted}
+    return found, read, kept
+
+
+def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+    by_path = {source.path: source for source in reader.cache.values()}
+    for finding in findings:
+        finding.fingerprint = fingerprint(finding, by_path.get(finding.span.path))
 
 
 def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple[Path, SourceFile] | None) -> list[Target]:
@@ -171,6 +263,7 @@ class _Runner:
         except OSError as exc:
             raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
         project.declared_roles = self.settings.roles
+        project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
         findings = list(project.problems)
         for conf in project.redis_configs:
@@ -236,11 +329,10 @@ def link_redis_configs(project: object) -> None:
     link_project(project)
 
 
-def _finish(findings: list[Finding], rules: RuleSet, settings: Settings, reader: _Reader) -> list[Finding]:
+def _finish(findings: list[Finding], rules: RuleSet, settings: Settings) -> list[Finding]:
     """Fill names, apply selection and severities, fingerprint, de-duplicate and sort."""
     enabled = {r.code for r in settings.enabled(rules)} | {p.code for p in settings.policies}
     by_code = rules.by_code
-    by_path = {source.path: source for source in reader.cache.values()}
     result: list[Finding] = []
     seen: set[tuple] = set()
     for finding in findings:
@@ -262,7 +354,6 @@ def _finish(findings: list[Finding], rules: RuleSet, settings: Settings, reader:
         if key in seen:
             continue
         seen.add(key)
-        finding.fingerprint = fingerprint(finding, by_path.get(finding.span.path))
         result.append(finding)
     result.sort(key=Finding.sort_key)
     return result

@@ -9,8 +9,8 @@ SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)(?P<secret>[^@\s'\"]+)(?=@)", re.IGNORECASE)
 # redis.conf directives and redis-server/redis-cli flags whose argument is a password
 _DIRECTIVE = re.compile(
-    r"(?P<head>(?:^|[\s\"'\[,])(?:--?)?(?:requirepass|masterauth|tls-key-file-pass|tls-client-key-file-pass|"
-    r"sentinel\s+auth-pass\s+\S+|a|-pass|-password|-auth)[\s=]+[\"']?)(?P<secret>[^\s\"',\]]+)",
+    r"(?P<head>(?:^|[\s\"'\[,])(?:(?:--)?(?:requirepass|masterauth|tls-(?:client-)?key-file-pass|"
+    r"sentinel\s+auth-pass\s+\S+)|-a|--pass(?:word)?|--auth)[\s=]+[\"']?)(?P<secret>[^\s\"',\]]+)",
     re.IGNORECASE,
 )
 _ACL_PASSWORD = re.compile(r"(?P<head>(?:^|\s)>)(?P<secret>\S+)")

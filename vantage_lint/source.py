@@ -162,9 +162,9 @@ def read_source(real_path: Path, display_path: str) -> SourceFile:
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """A path as users expect to see it: relative to the working directory when inside it."""
+    """A path as users expect to see it: relative to the working directory (``../x`` included)."""
     cwd = cwd or Path.cwd()
     try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
+        return Path(os.path.relpath(path.absolute(), cwd)).as_posix()
+    except ValueError:  # another drive on Windows
         return path.as_posix()

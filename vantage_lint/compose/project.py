@@ -46,6 +46,9 @@ class Project:
     reader: Reader | None = None
     # service name -> roles declared in the configuration file (x-vantage.role is per service).
     declared_roles: dict[str, list[str]] = field(default_factory=dict)
+    # A non-default-named file found by a folder walk: likely a fragment layered with -f over
+    # another file, so references to things it does not define are not errors.
+    fragment: bool = False
 
     def top(self, key: str) -> MapNode | None:
         node = self.root.get(key) if self.root is not None else None
@@ -170,7 +173,7 @@ def _interpolation_env(
     """The shell environment plus .env (or --env-file) values; shell variables win."""
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
         return dict(environ)
-    candidates = env_files if env_files is not None else [directory / ".env"]
+    candidates = env_files if env_files is not None else [_default_env_file(directory)]
     env = dict(environ)
     for path in candidates:
         if env_files is None and not path.is_file():
@@ -188,6 +191,22 @@ def _interpolation_env(
             )
         for entry in entries:
             env.setdefault(entry.name, entry.value)
+    return env
+
+
+# Repositories often ship only a template of their .env; its values are what the authors
+# expect, so without a .env the template stands in (docker compose itself reads only .env).
+ENV_TEMPLATES = (".env.example", ".env.sample", ".env.dist", ".env.template", "env.example", "example.env")
+
+
+def _default_env_file(directory: Path) -> Path:
+    env = directory / ".env"
+    if env.is_file():
+        return env
+    for name in ENV_TEMPLATES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
     return env
 
 
@@ -288,6 +307,8 @@ def _extended(
         return own  # the schema rule reports the malformed value
     base_services = services
     base_path = path
+    if base_file is not None and _is_remote(base_file):
+        return own  # a git/OCI remote resource: not available offline
     if base_file is not None:
         base_path = (path.parent / base_file).resolve()
         if not base_path.is_file():
@@ -328,6 +349,11 @@ def _extended(
     result.span = node.span
     result.key_span = node.key_span
     return result
+
+
+def _is_remote(reference: str) -> bool:
+    head, sep, _ = reference.partition(":")
+    return bool(sep) and len(head) > 1 and "/" not in head
 
 
 def _extends_target(extends: Node) -> tuple[str | None, str | None]:

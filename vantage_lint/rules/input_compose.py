@@ -93,7 +93,9 @@ def compose_schema_violation(project: Project, ctx: RuleContext) -> Iterator[Fin
 def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Checks what `docker compose` checks after the schema: `depends_on`, `extends`, networks,
-    volumes, secrets and configs that name nothing; `extends` cycles and missing files;
+    volumes, secrets and configs that name nothing (skipped for an overlay file: one found by
+    a folder walk under a non-default name such as `docker-compose.prod.yml`, or one where no
+    service names an image, a build or an extends base: its references live in the base file); `extends` cycles and missing files;
     includes that loop; `mem_limit` and `deploy.resources.limits.memory` both set and
     different (likewise `cpus`, `mem_reservation`, `scale` and `deploy.replicas`).
 
@@ -117,7 +119,21 @@ def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]
     yield from _conflicting_limits(project, ctx)
 
 
+def is_overlay(project: Project) -> bool:
+    """A file meant to be layered over another (``-f base.yml -f ci.yml``): found by a folder
+    walk under a non-default name, or no service of it names an image, a build or an extends
+    base. Its references resolve in the base file."""
+    if project.fragment:
+        return True
+    return bool(project.services) and all(
+        s.get("image") is None and s.get("build") is None and s.get("extends") is None
+        for s in project.services.values()
+    )
+
+
 def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Finding]:
+    if is_overlay(project):
+        return
     defined = {key: set(node.items) if (node := project.top(key)) is not None else set()
                for key in ("networks", "volumes", "secrets", "configs")}
     defined["networks"].add("default")
@@ -154,9 +170,6 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
                     yield ctx.finding(name_node.span,
                                       f'service "{service.name}" refers to undefined {key[:-1]} "{name_node.text}"',
                                       hint=f"Declare it under the top-level {key}: key.")
-        if service.get("image") is None and service.get("build") is None and service.get("extends") is None:
-            yield ctx.finding(service.key_span, f'service "{service.name}" has neither an image nor a build context',
-                              hint="Add image: or build: to the service.")
     ctx.service_name = None
 
 

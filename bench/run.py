@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Benchmark vantage-lint against its peers on the same files, in the same run.
+
+    python bench/run.py                 # everything (installs the peers on first use)
+    python bench/run.py --quick         # fewer rounds, no 5000-project workload
+    python bench/run.py --no-peers      # vantage-lint and the parse floor only
+
+Peers: compose-lint (PyPI) in a private virtualenv under bench/.peers/, and dclint (npm)
+under bench/.peers/node/. Workloads: one compose file in a cold process; N copies of the
+fixtures/vantage project (N = 100, 500, 5000) in one process; the shared corpus when present.
+Each tool runs alternately, several rounds; the table shows the median wall time, the ratio
+against each peer, the peak memory of the process and the parse floor (reading and
+C-composing the same files in this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEERS = ROOT / "bench" / ".peers"
+WORK = ROOT / "bench" / ".work"
+CORPUS = ROOT.parent / "shared" / "corpus"
+FIXTURE = ROOT / "fixtures" / "vantage"
+
+
+def run_timed(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in KiB (the process and its waited children), exit status."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss, proc.returncode
+
+
+def ensure_compose_lint() -> list[str] | None:
+    venv = PEERS / "compose-lint"
+    exe = venv / "bin" / "compose-lint"
+    if not exe.exists():
+        print("installing compose-lint into", venv, file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        result = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "compose-lint"])
+        if result.returncode != 0:
+            return None
+    return [str(exe)] if exe.exists() else None
+
+
+def ensure_dclint() -> list[str] | None:
+    node_dir = PEERS / "node"
+    exe = node_dir / "node_modules" / ".bin" / "dclint"
+    if not exe.exists():
+        if shutil.which("npm") is None:
+            return None
+        print("installing dclint into", node_dir, file=sys.stderr)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["npm", "install", "--silent", "--prefix", str(node_dir), "dclint"],
+                                stdout=subprocess.DEVNULL)
+        if result.returncode != 0:
+            return None
+    return [str(exe)] if exe.exists() else None
+
+
+def tool_version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv + ["--version"], capture_output=True, text=True, timeout=60)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except Exception:
+        return "?"
+
+
+def build_copies(n: int) -> tuple[Path, list[Path]]:
+    target = WORK / f"projects-{n}"
+    marker = target / ".complete"
+    if not marker.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        for i in range(n):
+            shutil.copytree(FIXTURE, target / f"p{i:05d}")
+        marker.write_text("ok")
+    return target, sorted(target.glob("p*/docker-compose.yml"))
+
+
+def parse_floor(files: list[Path]) -> float:
+    """Seconds to read and C-compose ``files`` in this process (the cost no linter can avoid)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=False)
+    start = time.perf_counter()
+    for path in files:
+        try:
+            yaml.compose(path.read_text("utf-8"))
+        except Exception:
+            pass
+    return time.perf_counter() - start
+
+
+def measure_alternating(tools: dict[str, list[str]], rounds: dict[str, int]) -> list[dict]:
+    """Run the tools in turn, round after round, so that machine noise hits all of them alike."""
+    samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name in tools}
+    for index in range(max(rounds.values())):
+        for name, argv in tools.items():
+            if index < rounds[name]:
+                samples[name].append(run_timed(argv))
+    return [
+        {
+            "name": name,
+            "median": statistics.median(t for t, _, _ in runs),
+            "peak_kib": max(p for _, p, _ in runs),
+            "codes": sorted({c for _, _, c in runs}),
+        }
+        for name, runs in samples.items()
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds; skip the 5000-project workload")
+    parser.add_argument("--no-peers", action="store_true", help="do not install or run the peers")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.rounds or (3 if args.quick else 5)
+
+    vl = [sys.executable, "-m", "vantage_lint", "--isolated", "--format", "json"]
+    peers: dict[str, list[str]] = {}
+    if not args.no_peers:
+        for peer, ensure in (("compose-lint", ensure_compose_lint), ("dclint", ensure_dclint)):
+            found = ensure()
+            if found:
+                peers[peer] = found
+            else:
+                print(f"note: {peer} could not be installed; skipped", file=sys.stderr)
+
+    print(f"# vantage-lint benchmark, {time.strftime('%Y-%m-%d')}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    print("versions: vantage-lint " + tool_version(vl[:3]) + "".join(
+        f"; {name} {tool_version(argv)}" for name, argv in peers.items()))
+    print()
+    print("| workload | tool | median wall | peak RSS | ratio vs compose-lint | ratio vs dclint | exit |")
+    print("|---|---|---|---|---|---|---|")
+
+    one_file = FIXTURE / "docker-compose.yml"
+    workloads: list[tuple[str, list[str], list[Path], Path]] = [("one file, cold process", [str(one_file)], [one_file], ROOT)]
+    sizes = [100, 500] if args.quick else [100, 500, 5000]
+    for n in sizes:
+        folder, files = build_copies(n)
+        workloads.append((f"{n} projects, one process", [str(folder)], files, folder))
+    if CORPUS.is_dir():
+        corpus_files = sorted(p for p in (CORPUS / "realworld").rglob("*compose*.y*ml"))
+        workloads.append(("shared corpus", [str(CORPUS / "realworld"), str(CORPUS / "redisconf")], corpus_files, ROOT))
+
+    for label, vl_args, files, _cwd in workloads:
+        n_rounds = 1 if len(files) >= 5000 else rounds
+        # The peers get the same compose files by name (they do not walk for redis.conf).
+        file_args = [str(f) for f in files]
+        tools = {"vantage-lint": vl + vl_args}
+        counts = {"vantage-lint": n_rounds}
+        if "compose-lint" in peers:
+            tools["compose-lint"] = peers["compose-lint"] + file_args
+            counts["compose-lint"] = n_rounds
+        if "dclint" in peers and len(files) <= 500:
+            tools["dclint"] = peers["dclint"] + file_args
+            counts["dclint"] = max(1, n_rounds // 2)
+        results = measure_alternating(tools, counts)
+        by_name = {r["name"]: r for r in results}
+        floor = parse_floor(files)
+        for r in results:
+            ratios = []
+            for peer in ("compose-lint", "dclint"):
+                other = by_name.get(peer)
+                ratios.append(f"{r['median'] / other['median']:.2f}x" if other and r["name"] != peer else "")
+            print(f"| {label} ({len(files)} files) | {r['name']} | {r['median'] * 1000:.0f} ms | "
+                  f"{r['peak_kib'] / 1024:.0f} MiB | {ratios[0]} | {ratios[1]} | {','.join(map(str, r['codes']))} |")
+        print(f"| {label} | parse floor (read + C compose) | {floor * 1000:.0f} ms | | | | |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
