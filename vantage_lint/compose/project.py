@@ -174,7 +174,7 @@ def _interpolation_env(
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
         return dict(environ)
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
-    env = dict(environ)
+    from_files: dict[str, str] = {}
     for path in candidates:
         if env_files is None and not path.is_file():
             continue
@@ -183,15 +183,16 @@ def _interpolation_env(
         source = loader.read(path, Span(str(path), 1, 1, 1, 1))
         if source is None:
             continue
-        entries, issues = parse_dotenv(source.text, env)
+        # References resolve against the shell first, then earlier files (compose-go order).
+        entries, issues = parse_dotenv(source.text, {**from_files, **environ})
         for issue in issues:
             loader.problems.append(
                 problem("VL004", Span(source.path, issue.line, issue.column, issue.line, issue.column),
                         issue.message, "Fix the line in the env file.", Severity.WARNING)
             )
         for entry in entries:
-            env.setdefault(entry.name, entry.value)
-    return env
+            from_files[entry.name] = entry.value  # a later --env-file overrides an earlier one
+    return {**from_files, **environ}  # shell variables win
 
 
 # Repositories often ship only a template of their .env; its values are what the authors
