@@ -113,13 +113,24 @@ def run(
         if explain or list_rules:
             from vantage_lint.docs import explain_rule, list_rules_text
 
-            out = explain_rule(explain) if explain else list_rules_text(list_format)
+            if explain:
+                from vantage_lint.registry import load_rules
+
+                policies = None
+                if load_rules().lookup(explain) is None:  # maybe a custom policy of the configuration
+                    policies = _settings(list(paths), config_path, isolated, (), (), (), None).policies
+                out = explain_rule(explain, policies)
+            else:
+                out = list_rules_text(list_format)
             click.echo(out, nl=not out.endswith("\n"))
             return EXIT_CLEAN
         from vantage_lint.engine import Inputs, lint
         from vantage_lint.findings import Severity
 
-        settings = _settings(paths, config_path, isolated, select, extend_select, ignore, preset)
+        config_paths = [p for p in paths if p != "-"]
+        if "-" in paths and stdin_filename:
+            config_paths.insert(0, stdin_filename)  # the configuration of where the text belongs
+        settings = _settings(config_paths, config_path, isolated, select, extend_select, ignore, preset)
         if fail_on is not None:
             settings.fail_on = Severity.ERROR + 1 if fail_on == "never" else Severity.parse(fail_on)  # type: ignore[assignment]
         inputs = Inputs(
@@ -143,7 +154,10 @@ def run(
         if baseline:
             from vantage_lint.baseline import apply_baseline
 
-            apply_baseline(report, Path(baseline))
+            stale = apply_baseline(report, Path(baseline))
+            if stale and not quiet:
+                click.echo(f"vantage-lint: {stale} baseline entr{'y' if stale == 1 else 'ies'} no longer match "
+                           f"(fixed); rewrite the baseline with --write-baseline {baseline}", err=True)
         if write_baseline:
             from vantage_lint.baseline import write_baseline_file
 
@@ -159,14 +173,9 @@ def run(
 
 
 def _settings(paths, config_path, isolated, select, extend_select, ignore, preset):
-    from vantage_lint.settings import Settings
+    from vantage_lint.config import load_settings
 
-    try:
-        from vantage_lint.config import load_settings
-    except ImportError:
-        settings = Settings()
-    else:
-        settings = load_settings([Path(p) for p in paths if p != "-"], config_path=config_path, isolated=isolated)
+    settings = load_settings([Path(p) for p in paths], config_path=config_path, isolated=isolated)
     if select:
         settings.select = _split(select)
     if extend_select:
@@ -185,11 +194,18 @@ def _check_selectors(settings) -> None:
 
     rules = load_rules()
     policy_codes = {p.code for p in settings.policies}
+    policy_names = {p.name for p in settings.policies}
     for selector in settings.select + settings.extend_select + settings.ignore:
-        if selector.upper() in policy_codes or any(c.startswith(selector.upper()) for c in policy_codes):
+        if selector.lower() in policy_names or any(c.startswith(selector.upper()) for c in policy_codes):
             continue
         if not rules.matching(selector):
-            raise UsageError(f"unknown rule selector {selector!r} (not a rule code, prefix or name)")
+            import difflib
+
+            words = [r.code for r in rules] + [r.name for r in rules]
+            close = difflib.get_close_matches(selector, words, n=1) or difflib.get_close_matches(
+                selector.upper(), words, n=1)
+            raise UsageError(f"unknown rule selector {selector!r} (not a rule code, prefix or name)"
+                             + (f"; did you mean {close[0]}?" if close else ""))
 
 
 def _emit(report, fmt: str, output: str | None, color: str, quiet: bool, statistics: bool, diff: bool) -> None:
@@ -222,7 +238,7 @@ def _fail(exc: Exception, debug: bool) -> int:
 
         traceback.print_exc()
     kind = "error" if isinstance(exc, (UsageError, OSError)) or type(exc).__name__ in (
-        "ConfigError", "PluginError", "UsageError") else "internal error"
+        "ConfigError", "PluginError", "UsageError", "BaselineError", "PolicyError") else "internal error"
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     click.echo(f"vantage-lint: {kind}: {message}", err=True)
     return EXIT_ERROR

@@ -1,108 +1,196 @@
-"""Rule documentation as a product: ``--explain`` and ``--list-rules`` (text, markdown, json)."""
+"""Rule documentation as a product: ``--explain``, ``--list-rules`` (text, markdown, json) and
+the generated reference ``docs/rules.md`` (``vantage-lint --list-rules --list-format markdown``).
+
+Everything comes from the rules themselves (decorator metadata and docstrings), so the docs
+cannot drift from the code.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+from typing import Any
 
+from vantage_lint.findings import Severity
 from vantage_lint.registry import Rule, load_rules
 
 DOCS_URL = "https://github.com/vantage-lint/vantage-lint/blob/main/docs/rules.md"
+CATEGORIES = (
+    ("input", "VL0xx input and meta"),
+    ("service", "VL1xx every service"),
+    ("redis", "VL2xx Redis"),
+    ("celery", "VL3xx Celery"),
+    ("security", "VL4xx container security"),
+    ("plugin", "Plugins"),
+)
 
 
 def rule_url(rule: Rule) -> str:
-    return f"{DOCS_URL}#{rule.code.lower()}-{rule.name}"
+    return f"{DOCS_URL}#{anchor(rule)}"
 
 
-def explain_rule(key: str) -> str:
+def anchor(rule: Rule) -> str:
+    """The GitHub anchor of the heading ``VL101 root-user``."""
+    return f"{rule.code.lower()}-{rule.name}"
+
+
+def explain_rule(key: str, policies: list[Rule] | None = None) -> str:
+    """The documentation of a rule (or of a custom policy in ``policies``), by code or name."""
     from vantage_lint.discovery import UsageError
 
     rules = load_rules()
     rule = rules.lookup(key)
+    if rule is None and policies:
+        rule = next((p for p in policies if p.code == key.strip().upper() or p.name == key.strip().lower()), None)
     if rule is None:
-        raise UsageError(f"unknown rule {key!r}")
+        words = [r.code for r in rules] + [r.name for r in rules]
+        close = difflib.get_close_matches(key.strip(), words, n=1) or difflib.get_close_matches(
+            key.strip().upper(), words, n=1)
+        raise UsageError(f"unknown rule {key!r}" + (f" (did you mean {close[0]}?)" if close else ""))
     return rule_markdown(rule, level=1)
+
+
+def what_it_does(rule: Rule) -> str:
+    """The first paragraph of the rule's ``## What it does`` section, on one line."""
+    lines = rule.doc.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "## What it does") + 1
+    except StopIteration:
+        return ""
+    paragraph: list[str] = []
+    for line in lines[start:]:
+        if not line.strip():
+            if paragraph:
+                break
+            continue
+        if line.startswith("#"):
+            break
+        paragraph.append(line.strip())
+    return " ".join(paragraph)
+
+
+def _severity_text(rule: Rule) -> str:
+    text = rule.severity.label
+    if rule.production:
+        text += " (error in the production preset)"
+    elif rule.code in ("VL216", "VL223", "VL224") and rule.severity < Severity.WARNING:
+        text += " (warning in the production preset)"
+    return text
+
+
+def _applies_to(rule: Rule) -> str:
+    if "policy" in rule.tags:
+        return "each redis.conf" if rule.scope == "redis" else "the services the policy selects"
+    if rule.roles:
+        return "services with role " + ", ".join(sorted(rule.roles))
+    return {
+        "service": "every service",
+        "project": "the Compose project",
+        "redis": "each redis.conf (and redis-server options)",
+        "input": "the input files (reported while reading them)",
+    }.get(rule.scope, rule.scope)
+
+
+def _options(rule: Rule) -> list[str]:
+    properties = rule.options_schema.get("properties") or {}
+    lines = []
+    for name, schema in properties.items():
+        default = json.dumps(rule.default_options.get(name))
+        description = schema.get("description", "") if isinstance(schema, dict) else ""
+        lines.append(f"  - `{name}` (default `{default}`)" + (f": {description}" if description else ""))
+    return lines
 
 
 def rule_markdown(rule: Rule, level: int = 2) -> str:
     head = "#" * level
     fix = rule.fix.value if rule.fix is not None else "none"
-    roles = ", ".join(sorted(rule.roles)) if rule.roles else "all services" if rule.scope == "service" else rule.scope
     lines = [
         f"{head} {rule.code} {rule.name}",
         "",
-        f"{rule.summary}",
+        rule.summary,
         "",
-        f"- Default severity: {rule.severity.label}" + (" (error in the production preset)" if rule.production else ""),
-        f"- Applies to: {roles}",
+        f"- Default severity: {_severity_text(rule)}",
+        f"- Applies to: {_applies_to(rule)}",
         f"- Fix: {fix}",
+        f"- Hint: {rule.hint}",
     ]
-    if rule.options_schema.get("properties"):
-        lines.append("- Options: " + ", ".join(
-            f"`{name}` (default `{json.dumps(rule.default_options.get(name))}`)"
-            for name in rule.options_schema["properties"]))
+    options = _options(rule)
+    if options:
+        lines += ["- Options (`rules: {" + rule.code + ": {...}}` in the configuration):", *options]
     lines += ["", _demote(rule.doc, level), ""]
     return "\n".join(lines)
 
 
 def _demote(doc: str, level: int) -> str:
-    """Rule docstrings use ``##`` headings; nest them below the rule's own heading."""
-    extra = "#" * (level - 1)
+    """Rule docstrings use ``##`` headings; nest them one level below the rule's heading."""
     out = []
     in_fence = False
     for line in doc.splitlines():
         if line.startswith("```"):
             in_fence = not in_fence
         if not in_fence and line.startswith("## "):
-            line = "#" + extra + line
+            line = "#" * (level + 1) + line[2:]
         out.append(line)
-    return "\n".join(out)
+    return "\n".join(out).strip()
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "summary": rule.summary,
+        "severity": rule.severity.label,
+        "production": rule.production,
+        "category": rule.category,
+        "scope": rule.scope,
+        "roles": sorted(rule.roles) if rule.roles else None,
+        "fix": rule.fix.value if rule.fix is not None else None,
+        "hint": rule.hint,
+        "options": rule.options_schema.get("properties", {}),
+        "default_options": rule.default_options,
+        "url": rule_url(rule),
+    }
 
 
 def list_rules_text(fmt: str = "text") -> str:
     rules = load_rules()
     if fmt == "json":
-        return json.dumps(
-            [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "summary": r.summary,
-                    "severity": r.severity.label,
-                    "category": r.category,
-                    "fix": r.fix.value if r.fix is not None else None,
-                    "production": r.production,
-                    "options": r.options_schema.get("properties", {}),
-                    "url": rule_url(r),
-                }
-                for r in rules
-            ],
-            indent=2,
-        ) + "\n"
+        return json.dumps([rule_json(r) for r in rules], indent=2) + "\n"
     if fmt == "markdown":
         return rules_markdown()
+    width = max((len(r.name) for r in rules), default=20)
     return "".join(
-        f"{r.code}  {r.name:<40} {r.severity.label:<8} {'fix' if r.fix else '   '}  {r.summary}\n" for r in rules
+        f"{r.code}  {r.name:<{width}}  {r.severity.label:<7} {'P' if r.production else ' '} "
+        f"{'fix' if r.fix else '   '}  {r.summary}\n"
+        for r in rules
     )
 
 
 def rules_markdown() -> str:
     """The generated rule reference (docs/rules.md)."""
-    rules = load_rules()
+    rules = list(load_rules())
     out = [
         "# vantage-lint rule reference",
         "",
-        "Generated by `vantage-lint --list-rules --list-format markdown`; do not edit by hand.",
+        "<!-- Generated by `vantage-lint --list-rules --list-format markdown > docs/rules.md`; do not edit. -->",
+        "",
+        "Every rule has a code and a name; `select`, `ignore`, `severity`, suppressions and",
+        "`--explain` accept either. Severity is the `recommended` preset's; the `production` preset",
+        "(`extends: production`) raises the rules marked **P** to error. **fix** says what `--fix`",
+        "may do: `safe` (applied by `--fix`) or `unsafe` (only with `--unsafe-fixes`).",
         "",
         "| code | name | severity | fix | summary |",
         "|---|---|---|---|---|",
     ]
     for r in rules:
-        anchor = f"{r.code.lower()}-{r.name}"
-        out.append(
-            f"| [{r.code}](#{anchor}) | {r.name} | {r.severity.label}{' (P)' if r.production else ''} | "
-            f"{r.fix.value if r.fix else ''} | {r.summary} |"
-        )
-    out.append("")
-    for r in rules:
-        out.append(rule_markdown(r, level=2))
+        severity = r.severity.label + (" **P**" if r.production else "")
+        out.append(f"| [{r.code}](#{anchor(r)}) | {r.name} | {severity} | {r.fix.value if r.fix else ''} | "
+                   f"{r.summary.replace('|', '&#124;')} |")
+    for category, title in CATEGORIES:
+        members = [r for r in rules if r.category == category]
+        if not members:
+            continue
+        out += ["", f"## {title}", ""]
+        for r in members:
+            out.append(rule_markdown(r, level=3))
     return "\n".join(out).rstrip() + "\n"

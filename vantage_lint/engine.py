@@ -53,14 +53,18 @@ class Inputs:
     environ: Mapping[str, str] | None = None
     stdin_text: str | None = None
     stdin_filename: str | None = None
+    # Resolved path -> bytes read instead of the file's (the fixer lints its edits unwritten).
+    overlay: dict[Path, bytes] = field(default_factory=dict)
 
 
 class _Reader:
     """Reads each file once per run and gives it the display path users expect."""
 
-    def __init__(self, cwd: Path, stdin: tuple[Path, SourceFile] | None = None):
+    def __init__(self, cwd: Path, stdin: tuple[Path, SourceFile] | None = None,
+                 overlay: dict[Path, bytes] | None = None):
         self.cwd = cwd
         self.cache: dict[Path, SourceFile] = {}
+        self.overlay = overlay or {}
         if stdin is not None:
             self.cache[stdin[0].absolute()] = stdin[1]
 
@@ -68,7 +72,14 @@ class _Reader:
         key = path.absolute()
         cached = self.cache.get(key)
         if cached is None:
-            cached = read_source(path, display_path(path, self.cwd))
+            data = self.overlay.get(path.resolve()) if self.overlay else None
+            if data is not None:
+                from vantage_lint.source import decode
+
+                cached = decode(data, display_path(path, self.cwd))
+                cached.real_path = path
+            else:
+                cached = read_source(path, display_path(path, self.cwd))
             self.cache[key] = cached
         return cached
 
@@ -97,7 +108,7 @@ def lint(
         except SourceError as exc:
             raise UsageError(f"{name}: {exc.message}") from None
         stdin = (Path(name), stdin_source)
-    reader = _Reader(cwd, stdin)
+    reader = _Reader(cwd, stdin, inputs.overlay)
     targets = _targets(all_paths, inputs, settings, stdin)
     selected = settings.enabled(rules) + list(settings.policies)
     work = _Work(selected, settings, inputs, cwd, stdin)
@@ -121,8 +132,14 @@ def lint(
                 files[name] = None
                 if name.endswith(".conf"):
                     linked.add(name)
+    for source in reader.cache.values():
+        # Files read in this process whose target was dropped above (fixes need their text).
+        sources.setdefault(source.path, source)
     findings = _finish(findings, rules, settings)
-    return Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+    from vantage_lint.suppress import apply_suppressions
+
+    return apply_suppressions(report, targets)
 
 
 def _drop_parts_of_other_projects(
@@ -194,7 +211,7 @@ def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: _Reader)
 def _worker(target: Target) -> TargetResult:
     work = _current_work
     assert work is not None
-    reader = _Reader(work.cwd, work.stdin)
+    reader = _Reader(work.cwd, work.stdin, work.inputs.overlay)
     runner = _Runner(work.rules, work.settings, reader, work.inputs)
     found, read = runner.run(target)
     _fingerprint_all(found, reader)

@@ -10,7 +10,8 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)(?P<secr
 # redis.conf directives and redis-server/redis-cli flags whose argument is a password
 _DIRECTIVE = re.compile(
     r"(?P<head>(?:^|[\s\"'\[,])(?:(?:--)?(?:requirepass|masterauth|tls-(?:client-)?key-file-pass|"
-    r"sentinel\s+auth-pass\s+\S+)|-a|--pass(?:word)?|--auth)[\s=]+[\"']?)(?P<secret>[^\s\"',\]]+)",
+    # the value follows a blank or "=", or is the next item of an exec-form list ("-a", "pw")
+    r"sentinel\s+auth-pass\s+\S+)|-a|--pass(?:word)?|--auth)(?:[\s=]+|[\"']\s*,\s*)[\"']?)(?P<secret>[^\s\"',\]]+)",
     re.IGNORECASE,
 )
 _ACL_PASSWORD = re.compile(r"(?P<head>(?:^|\s)>)(?P<secret>\S+)")

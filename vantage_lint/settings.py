@@ -6,7 +6,9 @@ the engine reads only this.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vantage_lint.findings import Severity
@@ -29,7 +31,9 @@ class Settings:
     # glob -> selectors ignored in matching files.
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
-    allow_inline_suppressions: bool | list[str] = True
+    # False: comments and x-vantage.ignore suppress nothing. A list names the selectors that may
+    # be suppressed inline; a mapping selector -> bool decides per rule (most specific wins).
+    allow_inline_suppressions: bool | list[str] | dict[str, bool] = True
     # custom policy rules built from the configuration (Rule objects with scope project).
     policies: list[Rule] = field(default_factory=list)
     config_path: str | None = None
@@ -59,6 +63,49 @@ class Settings:
             if key in self.severity:
                 severity = self.severity[key]
         return severity
+
+    def enabled_policies(self) -> list[Rule]:
+        """Custom policies kept by select / extend-select / ignore, like built-in rules."""
+        if not self.policies:
+            return []
+        return self.enabled(RuleSet(self.policies))
+
+    def inline_allowed(self, rule: Rule) -> bool:
+        """May a comment or ``x-vantage.ignore`` in a linted file suppress ``rule``?"""
+        allowed = self.allow_inline_suppressions
+        if isinstance(allowed, bool):
+            return allowed
+        if isinstance(allowed, list):
+            return any(_specificity(selector, rule) >= 0 for selector in allowed)
+        best_len, best = -1, True
+        for selector, on in allowed.items():
+            weight = _specificity(selector, rule)
+            if weight < 0:
+                continue
+            if weight > best_len or (weight == best_len and not on):
+                best_len, best = weight, bool(on)
+        return best
+
+    def ignored_in(self, path: str, rule: Rule) -> bool:
+        """Does a ``per-file-ignores`` glob matching ``path`` ignore ``rule``? Globs match the
+        path as reported, the path relative to the configuration file's folder, or the file name."""
+        if not self.per_file_ignores:
+            return False
+        candidates = {path, path.rsplit("/", 1)[-1]}
+        if self.config_dir is not None:
+            try:
+                candidates.add(Path(path).absolute().relative_to(self.config_dir.absolute()).as_posix())
+            except ValueError:
+                pass
+        for glob, selectors in self.per_file_ignores.items():
+            if any(fnmatch.fnmatch(candidate, glob) for candidate in candidates):
+                if any(_specificity(selector, rule) >= 0 for selector in selectors):
+                    return True
+        return False
+
+    @property
+    def config_dir(self) -> Path | None:
+        return Path(self.config_path).parent if self.config_path else None
 
     def options_for(self, rule: Rule) -> dict[str, Any]:
         options: dict[str, Any] = {}

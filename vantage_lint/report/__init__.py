@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
+    from vantage_lint.registry import Rule
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
 
@@ -29,6 +30,14 @@ def render(report: Report, fmt: str, out: TextIO, options: ReportOptions | None 
     module.render(report, out, options or ReportOptions())
 
 
+def rule_of(report: Report, code: str) -> Rule | None:
+    """The rule (built-in, plugin or custom policy) behind a finding code."""
+    found = report.rules.by_code.get(code)
+    if found is not None:
+        return found
+    return next((p for p in report.settings.policies if p.code == code), None)
+
+
 def statistics_lines(report: Report) -> list[str]:
     """``count  code  name`` per rule, most frequent first (ruff's --statistics)."""
     counts: dict[tuple[str, str], int] = {}
@@ -38,19 +47,39 @@ def statistics_lines(report: Report) -> list[str]:
         counts[key] = counts.get(key, 0) + 1
         fixable[finding.code] = fixable.get(finding.code, False) or finding.fix is not None
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0]))
-    return [f"{count:>5}  {code:<7} {'[*] ' if fixable[code] else '    '}{name}" for (code, name), count in rows]
+    lines = [f"{count:>5}  {code:<7} {'[*] ' if fixable[code] else '    '}{name}" for (code, name), count in rows]
+    return lines + _suppressed_lines(report)
+
+
+def _suppressed_lines(report: Report) -> list[str]:
+    """``count  code      name, suppressed by <how>: <reason>`` for what suppressions hid."""
+    from vantage_lint.secrets import redact
+
+    counts: dict[tuple[str, str, str], int] = {}
+    for finding in report.suppressed:
+        how = getattr(finding, "suppressed_by", "") or "comment"
+        reason = getattr(finding, "reason", None)
+        key = (finding.code, finding.name, how + (f": {redact(reason)}" if reason else ""))
+        counts[key] = counts.get(key, 0) + 1
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [f"{count:>5}  {code:<7}     {name}, suppressed by {how}" for (code, name, how), count in rows]
 
 
 def summary_line(report: Report) -> str:
     n = len(report.findings)
     if n == 0:
-        return f"No findings in {len(report.files)} file{'s' if len(report.files) != 1 else ''}."
+        return f"No findings in {len(report.files)} file{'s' if len(report.files) != 1 else ''}." + _suppressed_note(report)
     parts = [f"{report.count(s)} {s.label}{'s' if report.count(s) != 1 else ''}" for s in _severities() if report.count(s)]
     fixable = sum(1 for f in report.findings if f.fix is not None)
     text = f"Found {n} finding{'s' if n != 1 else ''} ({', '.join(parts)}) in {len(report.files)} file{'s' if len(report.files) != 1 else ''}."
     if fixable:
         text += f" {fixable} fixable with --fix (some may need --unsafe-fixes)."
-    return text
+    return text + _suppressed_note(report)
+
+
+def _suppressed_note(report: Report) -> str:
+    n = len(report.suppressed)
+    return f" {n} suppressed." if n else ""
 
 
 def _severities():

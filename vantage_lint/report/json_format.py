@@ -32,12 +32,21 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
 
 
+def suppressed_dict(f: Finding) -> dict[str, Any]:
+    entry = finding_dict(f)
+    entry["suppressed_by"] = getattr(f, "suppressed_by", "") or "comment"
+    reason = getattr(f, "reason", None)
+    entry["reason"] = redact(reason) if reason else None
+    return entry
+
+
 def report_dict(report: Report) -> dict[str, Any]:
     from vantage_lint.findings import Severity
 
     return {
         "tool": {"name": "vantage-lint", "version": __version__},
         "findings": [finding_dict(f) for f in report.findings],
+        "suppressed": [suppressed_dict(f) for f in report.suppressed],
         "summary": {
             "files": len(report.files),
             "findings": len(report.findings),
@@ -45,6 +54,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             "warning": report.count(Severity.WARNING),
             "info": report.count(Severity.INFO),
             "fixable": sum(1 for f in report.findings if f.fix is not None),
+            "suppressed": len(report.suppressed),
         },
     }
 

@@ -38,7 +38,7 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
         for finding in group:
             _finding(console, finding, source, options)
         console.print()
-    if options.statistics and report.findings:
+    if options.statistics:
         for line in statistics_lines(report):
             console.print(Text(line))
     if not options.quiet:

@@ -1,0 +1,1 @@
+"""Celery: the invocation a service runs (``command``) and the CLI's option table (``options``)."""

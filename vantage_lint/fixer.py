@@ -1,0 +1,514 @@
+"""``--fix``, ``--unsafe-fixes`` and ``--diff``: splice the rules' edits into the original text,
+re-lint, repeat until nothing is left to fix (at most :data:`MAX_PASSES` passes), then write
+each changed file atomically or print a unified diff.
+
+Nothing is written that would not parse: every fixed text is parsed again (YAML for Compose
+files, redis-server's rules for redis.conf) and a fix that gives a file more VL001 or VL005
+problems than it had is reported and skipped; the re-lint after each pass undoes a pass that
+added VL002 (schema) findings to a file. Edits of one pass that overlap are not merged: the later fix waits for
+the next pass, where it is computed again from the new text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from vantage_lint.findings import Applicability, Edit, Finding, Fix
+from vantage_lint.source import SourceError, SourceFile, decode
+
+if TYPE_CHECKING:
+    from vantage_lint.engine import Inputs, Report
+    from vantage_lint.settings import Settings
+
+MAX_PASSES = 10
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
+
+
+@dataclass(slots=True)
+class AppliedEdits:
+    """One file's change in one pass (what tests and callers may inspect)."""
+
+    path: str
+    pass_number: int
+    before: str
+    after: str
+    edits: list[Edit]
+    codes: list[str]
+
+
+@dataclass(slots=True)
+class _File:
+    """A file the fixes touch: its text as read, its text now, and how many parse problems the
+    original had (a fix may not add any)."""
+
+    source: SourceFile
+    kind: str               # "compose", "redis" or "text"
+    text: str
+    baseline: list[str] | None = None
+
+    @property
+    def original(self) -> str:
+        return self.source.text
+
+
+@dataclass(slots=True)
+class _Outcome:
+    fixed: int = 0
+    refused: set[tuple[str, str, str]] = field(default_factory=set)
+    # Findings whose fix was applied: one that comes back was not fixed by its own fix.
+    applied: set[tuple[str, str, str]] = field(default_factory=set)
+    messages: list[str] = field(default_factory=list)
+
+
+def run_fixes(
+    paths: Sequence[str],
+    settings: Settings,
+    inputs: Inputs | None = None,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    diff_out: TextIO | None = None,
+    err: TextIO | None = None,
+    log: list[AppliedEdits] | None = None,
+) -> tuple[Report, int]:
+    """Fix what can be fixed in ``paths`` and return the report of what remains, with the exit
+    status: 0/1 by the remaining findings (1 as well when ``diff_out`` got a diff), 2 when a
+    file could not be written (the original is then left as it was).
+
+    ``write`` writes changed files in place; ``diff_out`` receives a unified diff of every
+    change (secrets masked). Progress lines go to ``err`` (standard error by default).
+    """
+    from vantage_lint.engine import Inputs
+
+    err = err if err is not None else sys.stderr
+    base_inputs = inputs if inputs is not None else Inputs()
+    overlay: dict[Path, bytes] = {}
+    state = _Run(paths, settings, base_inputs, overlay, unsafe, log)
+    report = state.lint()
+    state.schema_baseline(report)
+    for pass_number in range(1, MAX_PASSES + 1):
+        candidates = state.candidates(report)
+        if not candidates:
+            break
+        if state.apply_pass(report, candidates, pass_number):
+            report = state.lint()
+            while state.schema_regressions(report):
+                report = state.lint()
+    else:
+        left = state.candidates(report)
+        if left:
+            state.outcome.messages.append(
+                f"vantage-lint: warning: fixes did not settle after {MAX_PASSES} passes; "
+                f"{len(left)} fixable finding{'s' if len(left) != 1 else ''} left as they are"
+            )
+    exit_code = EXIT_CLEAN
+    changed = [f for f in state.files.values() if f.text != f.original]
+    if diff_out is not None:
+        for file in sorted(changed, key=lambda f: f.source.path):
+            diff_out.write(unified_diff(file.source.path, file.original, file.text))
+        if changed:
+            exit_code = EXIT_FINDINGS
+    if write:
+        failed = state.write(changed)
+        if failed:
+            # The report must describe the files as they are on disk.
+            for file in failed:
+                file.text = file.original
+                if file.source.real_path is not None:
+                    overlay.pop(_key(file.source.real_path), None)
+            report = state.lint()
+            exit_code = EXIT_ERROR
+    for message in state.outcome.messages:
+        print(message, file=err)
+    if exit_code != EXIT_ERROR:  # after a write error, its one line says it all
+        print(_summary(report, state.outcome.fixed, unsafe, applied=write), file=err)
+    if exit_code == EXIT_CLEAN:
+        exit_code = report.exit_code
+    return report, exit_code
+
+
+class _Run:
+    def __init__(self, paths: Sequence[str], settings: Settings, inputs: Inputs, overlay: dict[Path, bytes],
+                 unsafe: bool, log: list[AppliedEdits] | None):
+        self.paths = list(paths)
+        self.settings = settings
+        self.inputs = dataclasses.replace(inputs, overlay=overlay)
+        self.overlay = overlay
+        self.unsafe = unsafe
+        self.log = log
+        self.files: dict[str, _File] = {}
+        self.outcome = _Outcome()
+        # VL002 findings per file before any fix (None: VL002 is not selected).
+        self.schema_counts: dict[str, int] | None = None
+        # path -> (text before the last pass, the fixes that pass applied to it)
+        self.last_pass: dict[str, tuple[str, list[Finding]]] = {}
+
+    # -- linting --------------------------------------------------------------------------
+
+    def lint(self) -> Report:
+        from vantage_lint.engine import lint
+
+        # One process: every file read is then kept in the report, read through the overlay.
+        return lint(self.paths, self.settings, inputs=self.inputs, jobs=1)
+
+    def allowed(self, fix: Fix | None) -> bool:
+        if fix is None or not fix.edits:
+            return False
+        return fix.applicability is Applicability.SAFE or (self.unsafe and fix.applicability is Applicability.UNSAFE)
+
+    def candidates(self, report: Report) -> list[Finding]:
+        found = []
+        for f in report.findings:
+            if not self.allowed(f.fix) or _identity(f) in self.outcome.refused:
+                continue
+            edits = f.fix.edits  # type: ignore[union-attr]
+            if not all(self._current(report, e.path) for e in edits):
+                continue
+            if not all(0 <= e.start <= e.end <= len(report.sources[e.path].text) for e in edits):
+                self.outcome.refused.add(_identity(f))
+                self.outcome.messages.append(f"vantage-lint: warning: {f.span}: {f.code} fix ignored: it edits "
+                                             "outside the file (a bug in the rule)")
+                continue
+            if _identity(f) in self.outcome.applied:
+                # Its fix was applied and the finding is still there: applying it again would
+                # repeat the edit (a rule bug); keep the file as it is now.
+                self.outcome.refused.add(_identity(f))
+                self.outcome.messages.append(
+                    f"vantage-lint: warning: {f.span}: {f.code} is still reported after its fix; not fixed again"
+                )
+                continue
+            found.append(f)
+        return found
+
+    def _current(self, report: Report, path: str) -> bool:
+        """Whether the report read ``path`` as the fixes left it: edits are offsets into that
+        text, and a stale copy would put them in the wrong place."""
+        source = report.sources.get(path)
+        if source is None:
+            return False
+        file = self.files.get(path)
+        return file is None or source.text == file.text
+
+    # -- the schema: checked by the re-lint itself ------------------------------------------
+
+    def schema_baseline(self, report: Report) -> None:
+        if any(rule.code == "VL002" for rule in self.settings.enabled(report.rules)):
+            self.schema_counts = _schema_counts(report)
+
+    def schema_regressions(self, report: Report) -> bool:
+        """Undo the last pass in every file where it added VL002 (schema) findings; True when
+        something was undone (the caller lints again)."""
+        if self.schema_counts is None or not self.last_pass:
+            return False
+        counts = _schema_counts(report)
+        undone = False
+        seen: set[int] = set()
+        for path, (previous, applied) in list(self.last_pass.items()):
+            if counts.get(path, 0) <= self.schema_counts.get(path, 0):
+                continue
+            new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
+            reason = new[0].message if new else "it breaks the Compose schema"
+            file = self.files[path]
+            file.text = previous
+            self._publish(file)
+            self.outcome.fixed -= len([f for f in applied if id(f) not in seen])
+            seen.update(id(f) for f in applied)
+            for finding in applied:
+                self.outcome.refused.add(_identity(finding))
+                self.outcome.messages.append(
+                    f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: the fixed file would be "
+                    f"rejected (VL002: {reason})"
+                )
+            undone = True
+        self.last_pass = {}
+        return undone
+
+    # -- one pass -------------------------------------------------------------------------
+
+    def apply_pass(self, report: Report, candidates: list[Finding], pass_number: int) -> bool:
+        """Apply the non-overlapping fixes of ``candidates``; True when some text changed."""
+        chosen, duplicates = _choose(candidates)
+        accepted = list(chosen)
+        for finding in chosen:
+            for edit in finding.fix.edits:  # type: ignore[union-attr]
+                self._file(report.sources[edit.path])
+        while True:
+            texts = _splice_all(report, accepted)
+            bad = [path for path, text in texts.items() if self._breaks(path, text) is not None]
+            if not bad:
+                break
+            for path in bad:
+                self._isolate(report, path, accepted)
+        if not accepted:
+            return False
+        ids = {id(f) for f in accepted}
+        also = [dup for dup, original in duplicates if id(original) in ids]
+        self.outcome.fixed += len(accepted) + len(also)
+        self.outcome.applied.update(_identity(f) for f in accepted + also)
+        self.last_pass = {}
+        for path, text in _splice_all(report, accepted).items():
+            file = self.files[path]
+            self.last_pass[path] = (file.text, [f for f in accepted + also if any(e.path == path for e in f.fix.edits)])  # type: ignore[union-attr]
+            if self.log is not None:
+                edits = [e for f in accepted for e in f.fix.edits if e.path == path]  # type: ignore[union-attr]
+                codes = [f.code for f in accepted if any(e.path == path for e in f.fix.edits)]  # type: ignore[union-attr]
+                self.log.append(AppliedEdits(path, pass_number, report.sources[path].text, text, edits, codes))
+            file.text = text
+            self._publish(file)
+        return True
+
+    def _isolate(self, report: Report, path: str, accepted: list[Finding]) -> None:
+        """Keep the fixes of ``path`` that do not break it, one at a time, in order."""
+        good: list[Finding] = []
+        for finding in [f for f in accepted if any(e.path == path for e in f.fix.edits)]:  # type: ignore[union-attr]
+            text = _splice(report.sources[path].text, _edits_for(good + [finding], path))
+            reason = self._breaks(path, text)
+            if reason is None:
+                good.append(finding)
+                continue
+            accepted.remove(finding)
+            self.outcome.refused.add(_identity(finding))
+            self.outcome.messages.append(
+                f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: the fixed file would be "
+                f"rejected ({reason})"
+            )
+
+    def _file(self, source: SourceFile) -> _File:
+        file = self.files.get(source.path)
+        if file is None:
+            file = _File(source, _kind(source), source.text)
+            self.files[source.path] = file
+        return file
+
+    def _breaks(self, path: str, text: str) -> str | None:
+        """Why ``text`` may not replace ``path`` (a new parse problem), or None when it may."""
+        file = self.files[path]
+        if file.kind == "text":
+            return None
+        if file.baseline is None:
+            file.baseline = parse_problems(file.kind, file.source)
+        twin = _twin(file.source, text)
+        if twin is None:
+            return "the text is not valid UTF-8"
+        problems = parse_problems(file.kind, twin)
+        if len(problems) <= len(file.baseline):
+            return None
+        new = [p for p in problems if p not in file.baseline]
+        return (new or problems)[0]
+
+    def _publish(self, file: _File) -> None:
+        """Make the next lint read the fixed text instead of the file."""
+        real = file.source.real_path
+        if real is not None:
+            self.overlay[_key(real)] = file.source.encode(file.text)
+        elif self.inputs.stdin_text is not None:
+            self.inputs.stdin_text = file.text
+
+    # -- writing --------------------------------------------------------------------------
+
+    def write(self, changed: list[_File]) -> list[_File]:
+        """Write every changed file; returns those that could not be written."""
+        from vantage_lint.fsutil import atomic_write_bytes
+
+        failed: list[_File] = []
+        for file in sorted(changed, key=lambda f: f.source.path):
+            real = file.source.real_path
+            if real is None:
+                self.outcome.messages.append(
+                    f"vantage-lint: {file.source.path}: standard input is not rewritten; use --diff to see the fixes"
+                )
+                continue
+            try:
+                with open(real, "rb") as handle:
+                    on_disk = handle.read()
+                if on_disk != file.source.encode(file.original):
+                    raise OSError(f"{file.source.path} changed on disk while it was being fixed; not written")
+                atomic_write_bytes(real, file.source.encode(file.text))
+            except OSError as exc:
+                message = f"cannot write {file.source.path}: {exc.strerror}" if exc.strerror else str(exc)
+                self.outcome.messages.append(f"vantage-lint: error: {message.splitlines()[0]}")
+                failed.append(file)
+        return failed
+
+
+# ---------------------------------------------------------------------------------------------
+# Choosing and splicing edits
+
+
+def _choose(candidates: Iterable[Finding]) -> tuple[list[Finding], list[tuple[Finding, Finding]]]:
+    """Fixes whose edits overlap no fix chosen before them (the others wait for the next pass),
+    and the (duplicate, original) pairs of findings whose fix is exactly one already chosen."""
+    chosen: list[Finding] = []
+    duplicates: list[tuple[Finding, Finding]] = []
+    taken: dict[str, list[Edit]] = {}
+    by_edits: dict[frozenset[Edit], Finding] = {}
+    for finding in sorted(candidates, key=Finding.sort_key):
+        edits = finding.fix.edits  # type: ignore[union-attr]
+        key = frozenset(edits)
+        if key in by_edits:
+            duplicates.append((finding, by_edits[key]))
+            continue
+        if any(_overlaps(edit, other) for edit in edits for other in taken.get(edit.path, ())):
+            continue
+        if any(_overlaps(a, b) for i, a in enumerate(edits) for b in edits[i + 1:] if a.path == b.path):
+            continue  # a fix that contradicts itself is a rule bug; never apply it
+        chosen.append(finding)
+        by_edits[key] = finding
+        for edit in edits:
+            taken.setdefault(edit.path, []).append(edit)
+    return chosen, duplicates
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    """Two edits conflict when their ranges intersect, when they insert at the same point, or
+    when one inserts strictly inside the other's range. Touching ranges do not conflict."""
+    if a.path != b.path:
+        return False
+    if a == b:
+        return True
+    a_insert, b_insert = a.start == a.end, b.start == b.end
+    if a_insert and b_insert:
+        return a.start == b.start
+    if a_insert:
+        return b.start < a.start < b.end
+    if b_insert:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def _edits_for(findings: Iterable[Finding], path: str) -> list[Edit]:
+    unique: dict[Edit, None] = {}
+    for finding in findings:
+        for edit in finding.fix.edits:  # type: ignore[union-attr]
+            if edit.path == path:
+                unique[edit] = None
+    return list(unique)
+
+
+def _splice(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits to ``text``, last first so earlier offsets stay valid."""
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+        if not (0 <= edit.start <= edit.end <= len(text)):
+            raise ValueError(f"edit {edit.start}:{edit.end} is outside {edit.path} ({len(text)} characters)")
+        text = text[: edit.start] + edit.content + text[edit.end :]
+    return text
+
+
+def _splice_all(report: Report, findings: list[Finding]) -> dict[str, str]:
+    paths = sorted({e.path for f in findings for e in f.fix.edits})  # type: ignore[union-attr]
+    return {path: _splice(report.sources[path].text, _edits_for(findings, path)) for path in paths}
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking fixed text
+
+
+def _kind(source: SourceFile) -> str:
+    name = Path(source.path).name
+    if name.startswith(".env") or name.endswith(".env"):
+        return "text"
+    if name.endswith(".conf"):
+        return "redis"
+    if name.endswith((".yml", ".yaml")):
+        return "compose"
+    from vantage_lint.redis.config import looks_like_redis_conf
+
+    return "redis" if looks_like_redis_conf(source.text) else "compose"
+
+
+def _twin(source: SourceFile, text: str) -> SourceFile | None:
+    try:
+        twin = decode(source.encode(text), source.path)
+    except SourceError:
+        return None
+    twin.real_path = source.real_path
+    return twin
+
+
+def parse_problems(kind: str, source: SourceFile) -> list[str]:
+    """The problems that make Compose (VL001) or redis-server (VL005) refuse to read a file, as
+    messages without positions (so that a fixed text can be compared with its original). The
+    Compose schema (VL002) is checked by the re-lint that follows each pass."""
+    if kind == "redis":
+        from vantage_lint.redis.config import parse_redis_config
+
+        conf = parse_redis_config(source)
+        return [_strip_lines(p.message) for p in conf.problems if p.code == "VL005" and p.span.path == source.path]
+    from vantage_lint.compose.nodes import MapNode
+    from vantage_lint.compose.yaml_loader import parse_yaml
+
+    loaded = parse_yaml(source)
+    problems = [_strip_lines(p.message) for p in loaded.problems if p.code == "VL001"]
+    if loaded.root is None:
+        if not problems:
+            problems.append("the file is empty")
+        return problems
+    if not isinstance(loaded.root, MapNode):
+        return problems + ["the top level is not a mapping"]
+    return problems
+
+
+def _schema_counts(report: Report) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in list(report.findings) + list(report.suppressed):
+        if finding.code == "VL002":
+            counts[finding.span.path] = counts.get(finding.span.path, 0) + 1
+    return counts
+
+
+_LINE_REF = re.compile(r"\b(line|column) \d+")
+
+
+def _strip_lines(message: str) -> str:
+    return _LINE_REF.sub(r"\1 N", message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A unified diff of one file (``--- path`` / ``+++ path``, applies with ``patch -p0``),
+    every line passed through :func:`vantage_lint.secrets.redact`."""
+    from vantage_lint.secrets import redact
+
+    out: list[str] = []
+    lines = difflib.unified_diff(_LINES.findall(before), _LINES.findall(after), fromfile=path, tofile=path)
+    for line in lines:
+        if line.startswith(("---", "+++", "@@")):
+            out.append(line if line.endswith("\n") else line + "\n")
+            continue
+        body = redact(line[1:])
+        if not body.endswith("\n"):
+            body += "\n\\ No newline at end of file\n"
+        out.append(line[0] + body)
+    return "".join(out)
+
+
+def _summary(report: Report, fixed: int, unsafe: bool, applied: bool) -> str:
+    remaining = len(report.findings)
+    verb = "Fixed" if applied else "Would fix"
+    text = f"{verb} {fixed} finding{'s' if fixed != 1 else ''} ({remaining} remaining)."
+    if not unsafe:
+        hidden = sum(1 for f in report.findings if f.fix is not None and f.fix.applicability is Applicability.UNSAFE)
+        if hidden:
+            text += f" {hidden} more fixable with --unsafe-fixes."
+    return text
+
+
+def _identity(finding: Finding) -> tuple[str, str, str]:
+    """A finding's identity across passes (positions move as the text changes)."""
+    return finding.code, finding.span.path, finding.fingerprint or finding.message
+
+
+def _key(path: Path) -> Path:
+    return Path(path).resolve()

@@ -1,0 +1,558 @@
+"""VL302-VL308, VL312: how a Celery worker is sized, recycled, time-limited and fed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from vantage_lint.celery.command import Setting, env_suggestion
+from vantage_lint.compose.model import Service
+from vantage_lint.compose.units import compose_bytes, human_bytes
+from vantage_lint.context import RuleContext
+from vantage_lint.findings import Finding, Severity
+from vantage_lint.registry import rule
+from vantage_lint.rules.celery_options import (
+    CELERY_ROLES,
+    CeleryView,
+    celery_view,
+    env_name_span,
+    intended_limit,
+    known,
+    number,
+    pool,
+    seconds,
+)
+
+# Pools that enforce time limits (Celery's workers guide, "Time limits": prefork and gevent).
+_TIME_LIMIT_POOLS = ("prefork", "processes", "gevent", "")
+DEFAULT_PREFETCH = 4
+MiB = 1024 * 1024
+
+
+def _with_severity(finding: Finding, severity: Severity) -> Finding:
+    finding.severity = severity
+    finding.explicit_severity = True
+    return finding
+
+
+def _set(setting: Setting | None) -> bool:
+    """Given with a value other than empty or 0 (0 and "" mean "no limit"/unset to click)."""
+    if setting is None:
+        return False
+    value = setting.value
+    if isinstance(value, str):
+        return value.strip() not in ("", "0")
+    return value is not False
+
+
+def _worker(service: Service) -> CeleryView | None:
+    view = celery_view(service)
+    return view if view is not None and view.subcommand in ("worker", "") else None
+
+
+def _cpus(service: Service) -> str:
+    cpus = service.cpus_limit
+    return f"{cpus:g}" if cpus is not None else ""
+
+
+# --- VL302 -----------------------------------------------------------------------------------
+@rule(
+    code="VL302",
+    name="celery-concurrency-unset",
+    summary="A Celery worker sets no concurrency, so it starts one process per CPU of the host.",
+    severity=Severity.WARNING,
+    hint="Set -c/--concurrency (or CELERY_WORKER_CONCURRENCY) to what the container's cpus and memory limits can run.",
+    roles=("celery-worker",),
+)
+def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a Celery worker without `-c/--concurrency`, `--autoscale` or the
+    `CELERY_WORKER_CONCURRENCY` variable (which the `celery` command line reads). A `solo`
+    pool (one task at a time) passes.
+
+    ## Why it matters
+    Celery's default concurrency is the number of CPUs it sees, and in a container that is
+    the **host's** CPU count, not the `cpus:` limit: a worker limited to 2 CPUs on a 64-core
+    host forks 64 processes, each with a copy of the app, and runs out of memory or thrashes.
+    `-c auto` (Celery 5.7) reads the cgroup quota and passes.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker -l INFO
+        deploy:
+          resources:
+            limits: {cpus: "2", memory: 1G}
+    ```
+
+    ## Fix
+    `command: celery -A myapp worker -l INFO --concurrency=2`
+    """
+    view = _worker(service)
+    if view is None or view.get("concurrency") is not None or view.get("autoscale") is not None:
+        return
+    if pool(view) == "solo":
+        return
+    cpus = _cpus(service)
+    limit = f"not per the container's cpus limit ({cpus})" if cpus else "however few the container may use"
+    message = (f'service "{service.name}" runs `{view.program}` without -c/--concurrency or '
+               f"CELERY_WORKER_CONCURRENCY: Celery starts one pool process per CPU of the host, {limit}")
+    hint = (f"Set --concurrency={max(1, int(float(cpus)))} (the cpus limit) or CELERY_WORKER_CONCURRENCY."
+            if cpus else None)
+    yield ctx.finding(view.anchor(), message, hint=hint)
+
+
+# --- VL303 -----------------------------------------------------------------------------------
+def _min_memory(option: Any) -> int:
+    if isinstance(option, bool):
+        return 128 * MiB
+    if isinstance(option, (int, float)):
+        return int(option * MiB)
+    parsed = compose_bytes(option) if isinstance(option, str) else None
+    return parsed if parsed else 128 * MiB
+
+
+def _processes(view: CeleryView) -> tuple[int, Setting] | None:
+    """The most pool processes the worker runs: -c, or the maximum of --autoscale."""
+    autoscale = view.get("autoscale")
+    if autoscale is not None and isinstance(autoscale.value, str) and known(autoscale.value):
+        high = number(autoscale.value.split(",")[0])
+        return (int(high), autoscale) if high else None
+    concurrency = view.get("concurrency")
+    if concurrency is None:
+        return None
+    value = number(concurrency.value)
+    return (int(value), concurrency) if value and value > 0 else None
+
+
+@rule(
+    code="VL303",
+    name="celery-concurrency-vs-limits",
+    summary="A prefork worker runs more processes than its cpus limit or its memory limit can hold.",
+    severity=Severity.WARNING,
+    hint="Lower --concurrency, or raise the container's cpus or memory limit to match it.",
+    roles=("celery-worker",),
+    options_schema={
+        "type": "object",
+        "properties": {
+            "max-per-cpu": {
+                "type": "number", "exclusiveMinimum": 0,
+                "description": "Most prefork processes per CPU of the cpus limit.",
+            },
+            "min-memory-per-process": {
+                "type": ["string", "integer"],
+                "description": "Least memory per process: a size such as 128MiB or 256m (binary units, as "
+                               "Compose reads them), or a number of MiB.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    default_options={"max-per-cpu": 2, "min-memory-per-process": "128MiB"},
+)
+def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    For a prefork worker (the default pool) whose concurrency is known (`-c`,
+    `CELERY_WORKER_CONCURRENCY`, or the maximum of `--autoscale`), reports a concurrency above
+    `max-per-cpu` (default 2) times the container's cpus limit, and a memory limit that leaves
+    less than `min-memory-per-process` (default 128 MiB) per process. Other pools (threads,
+    gevent, eventlet) run their concurrency inside one process and pass.
+
+    ## Why it matters
+    Every prefork process is a full copy of the app. More processes than the CPU quota
+    allows only queue for CPU time (tasks get slower, not faster), and when the memory limit
+    divided by the processes is below what one process needs the kernel OOM-kills a child
+    mid-task (`WorkerLostError`) or the whole container.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --concurrency=16
+        deploy:
+          resources:
+            limits: {cpus: "2", memory: 1G}
+    ```
+
+    ## Fix
+    `--concurrency=4` for 2 CPUs and 1G (256 MiB per process).
+    """
+    view = _worker(service)
+    if view is None or pool(view) not in ("prefork", "processes"):
+        return
+    found = _processes(view)
+    if found is None:
+        return
+    processes, setting = found
+    at = view.span(setting)
+    shown = view.show(setting)
+    per_cpu = float(ctx.options.get("max-per-cpu", 2) or 2)
+    cpus = service.cpus_limit
+    if cpus and processes > per_cpu * cpus:
+        yield ctx.finding(
+            at,
+            f'service "{service.name}" runs {processes} prefork processes ({shown}) with a cpus limit of {cpus:g}: '
+            f"more than {per_cpu:g} per CPU, so they wait for CPU time instead of working",
+            hint=f"Use at most --concurrency={max(1, int(per_cpu * cpus))}, or raise the cpus limit.",
+        )
+    memory = service.memory_limit
+    least = _min_memory(ctx.options.get("min-memory-per-process"))
+    if memory and memory // processes < least:
+        yield ctx.finding(
+            at,
+            f'service "{service.name}" runs {processes} prefork processes ({shown}) in a memory limit of '
+            f"{human_bytes(memory)}: {human_bytes(memory // processes)} each, under {human_bytes(least)}; "
+            "a child that needs more is OOM-killed mid-task",
+            hint=f"Use at most --concurrency={max(1, memory // least)}, or raise the memory limit.",
+        )
+
+
+# --- VL304 -----------------------------------------------------------------------------------
+@rule(
+    code="VL304",
+    name="celery-no-child-recycling",
+    summary="A prefork worker never replaces its child processes, so leaks accumulate.",
+    severity=Severity.WARNING,
+    hint="Add --max-tasks-per-child (e.g. 100) and/or --max-memory-per-child (in KiB, e.g. 200000).",
+    roles=("celery-worker",),
+)
+def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a prefork worker with neither `--max-tasks-per-child` nor `--max-memory-per-child`
+    (nor `CELERY_WORKER_MAX_TASKS_PER_CHILD` / `CELERY_WORKER_MAX_MEMORY_PER_CHILD`). A value
+    of 0 means no limit and counts as unset.
+
+    ## Why it matters
+    Pool processes live as long as the worker: memory that tasks leak (caches, C
+    extensions, fragmented heaps) grows until the container's memory limit is hit and the
+    kernel kills a process mid-task. With a limit the child finishes its current task and is
+    replaced. `--max-memory-per-child` is in KiB (1024 bytes).
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --concurrency=4
+    ```
+
+    ## Fix
+    `command: celery -A myapp worker --concurrency=4 --max-tasks-per-child=100`
+    """
+    view = _worker(service)
+    if view is None or pool(view) not in ("prefork", "processes", ""):
+        return
+    if _set(view.get("max-tasks-per-child")) or _set(view.get("max-memory-per-child")):
+        return
+    zero = next((s for s in (view.get("max-tasks-per-child"), view.get("max-memory-per-child")) if s), None)
+    detail = f" ({view.show(zero)} means no limit)" if zero is not None else ""
+    yield ctx.finding(
+        view.span(zero) if zero is not None else view.anchor(),
+        f'service "{service.name}" runs `{view.program}` without --max-tasks-per-child or '
+        f"--max-memory-per-child{detail}: its pool processes are never replaced, so leaked memory only grows",
+    )
+
+
+# --- VL305 -----------------------------------------------------------------------------------
+@rule(
+    code="VL305",
+    name="celery-time-limits-unset",
+    summary="A Celery worker has no hard or no soft task time limit.",
+    severity=Severity.WARNING,
+    hint="Add --time-limit and a lower --soft-time-limit (or CELERY_WORKER_TIME_LIMIT / CELERY_WORKER_SOFT_TIME_LIMIT).",
+    roles=("celery-worker",),
+)
+def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a worker without a hard time limit (`--time-limit`, `CELERY_WORKER_TIME_LIMIT`)
+    or without a soft one (`--soft-time-limit`, `CELERY_WORKER_SOFT_TIME_LIMIT`).
+    `CELERY_TASK_TIME_LIMIT` and `CELERY_TASK_SOFT_TIME_LIMIT` count as set: they say what
+    the user intends, and VL306 says what makes them work. Pools that do not enforce time
+    limits (`solo`, `threads`, `eventlet`) pass.
+
+    ## Why it matters
+    Celery has no default time limit: a task stuck on a network call without a timeout
+    holds its pool process forever, and enough of them stall the worker while it still looks
+    alive. The hard limit kills and replaces the process; the soft limit raises
+    `SoftTimeLimitExceeded` first so the task can clean up.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --concurrency=4
+    ```
+
+    ## Fix
+    `command: celery -A myapp worker --concurrency=4 --time-limit=300 --soft-time-limit=240`
+    """
+    view = _worker(service)
+    if view is None or pool(view) not in _TIME_LIMIT_POOLS:
+        return
+    missing = []
+    if not _set(intended_limit(view, soft=False)):
+        missing.append("no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT)")
+    if not _set(intended_limit(view, soft=True)):
+        missing.append("no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT)")
+    if not missing:
+        return
+    consequence = ("a stuck task holds its process forever" if len(missing) == 2 or "hard" in missing[0]
+                   else "tasks are killed at the hard limit without a chance to clean up")
+    yield ctx.finding(
+        view.anchor(),
+        f'service "{service.name}" runs `{view.program}` with {" and ".join(missing)}: {consequence}',
+    )
+
+
+# --- VL306 -----------------------------------------------------------------------------------
+@rule(
+    code="VL306",
+    name="celery-env-not-read",
+    summary="A CELERY_<SETTING> variable that Celery itself never reads.",
+    severity=Severity.INFO,
+    hint="Use the variable the celery command line reads (CELERY_WORKER_<OPTION>) or the flag, or make the app map CELERY_* variables into its configuration.",
+    roles=CELERY_ROLES,
+    options_schema={
+        "type": "object",
+        "properties": {
+            "app-maps-env": {
+                "type": "boolean",
+                "description": "The app maps CELERY_* variables into its configuration (e.g. Django's "
+                               "namespace='CELERY'): do not report them.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    default_options={"app-maps-env": False},
+)
+def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a `CELERY_...` variable in a worker's, beat's or Flower's environment that
+    Celery does not read: neither the library (`CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`,
+    `CELERY_CONFIG_MODULE` ...) nor the `celery` command line (`CELERY_APP`,
+    `CELERY_WORKER_<OPTION>`, `CELERY_BEAT_<OPTION>` ...). The message names the variable the
+    command line reads for the same thing when there is one (`CELERY_WORKER_TIME_LIMIT` for
+    `CELERY_TASK_TIME_LIMIT`). Set the option `app-maps-env: true` when your app maps them.
+
+    ## Why it matters
+    `CELERY_TASK_TIME_LIMIT=300` looks like configuration but Celery ignores it:
+    `app.conf.task_time_limit` stays `None` unless the app loads its settings from the
+    environment (Django's `config_from_object("django.conf:settings", namespace="CELERY")`
+    with a settings line that reads the variable, or `config_from_object(os.environ,
+    namespace="CELERY")`, which keeps values as strings). The limit the user believes in may
+    not exist.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker
+        environment:
+          CELERY_TASK_TIME_LIMIT: "300"
+    ```
+
+    ## Fix
+    `CELERY_WORKER_TIME_LIMIT: "300"` (read by `celery worker`), or `--time-limit=300`.
+    """
+    if ctx.options.get("app-maps-env"):
+        return
+    view = celery_view(service)
+    if view is None:
+        return
+    subcommand = view.subcommand or "worker"
+    django = "DJANGO_SETTINGS_MODULE" in service.environment
+    for name in view.unread:
+        var = service.environment.get(name)
+        if var is None:
+            continue
+        instead = env_suggestion(name, subcommand)
+        if instead:
+            tail = f"; `celery {subcommand}` reads {instead} instead"
+        else:
+            setting = name.removeprefix("CELERY_").lower()
+            tail = f"; no `celery {subcommand}` option reads it, so only the app's configuration (`{setting}`) can"
+        mapped = (" (this service sets DJANGO_SETTINGS_MODULE: it works if the Celery app loads Django settings "
+                  "with namespace='CELERY' and settings.py reads the variable)") if django else \
+                 " (it works only if the app maps it into its configuration)"
+        yield ctx.finding(
+            env_name_span(service, var),
+            f'service "{service.name}": Celery does not read {name} itself{mapped}{tail}',
+        )
+
+
+# --- VL307 -----------------------------------------------------------------------------------
+@rule(
+    code="VL307",
+    name="celery-soft-limit-not-below-hard",
+    summary="The soft time limit is not below the hard one, so it never gets to fire first.",
+    severity=Severity.ERROR,
+    hint="Make the soft time limit lower than the hard one (e.g. --time-limit=300 --soft-time-limit=240).",
+    roles=("celery-worker",),
+)
+def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Compares the worker's soft and hard time limits, wherever each was given: flags
+    (`--soft-time-limit`, `--time-limit`), the variables the command line reads
+    (`CELERY_WORKER_SOFT_TIME_LIMIT`, `CELERY_WORKER_TIME_LIMIT`), or the
+    `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant. A soft limit above
+    the hard one is an error; an equal one is a warning.
+
+    ## Why it matters
+    The soft limit raises `SoftTimeLimitExceeded` inside the task so it can clean up; the
+    hard limit kills the process. With soft >= hard the kill comes first (or at the same
+    moment): the cleanup never runs. The worker accepts `--soft-time-limit 20 --time-limit 10`
+    without a word, and Celery 5.5+ refuses such a pair only when it comes from the app's
+    configuration (`ValueError` when a task is sent).
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --time-limit=300
+        environment:
+          CELERY_WORKER_SOFT_TIME_LIMIT: "600"
+    ```
+
+    ## Fix
+    `CELERY_WORKER_SOFT_TIME_LIMIT: "240"`
+    """
+    view = _worker(service)
+    if view is None:
+        return
+    hard, soft = intended_limit(view, soft=False), intended_limit(view, soft=True)
+    if hard is None or soft is None:
+        return
+    hard_s, soft_s = number(hard.value), number(soft.value)
+    if hard_s is None or soft_s is None or hard_s <= 0 or soft_s <= 0 or soft_s < hard_s:
+        return
+    if soft_s > hard_s:
+        message = (f'service "{service.name}": soft time limit {view.show(soft)} ({seconds(soft_s)}) is above the '
+                   f"hard limit {view.show(hard)} ({seconds(hard_s)}): the process is killed at {seconds(hard_s)} "
+                   "before SoftTimeLimitExceeded is raised, so tasks never get to clean up")
+        yield ctx.finding(view.span(soft), message)
+    else:
+        message = (f'service "{service.name}": soft time limit {view.show(soft)} equals the hard limit '
+                   f"{view.show(hard)} ({seconds(hard_s)}): the process is killed as SoftTimeLimitExceeded is "
+                   "raised, so tasks get no time to clean up")
+        yield _with_severity(ctx.finding(view.span(soft), message), Severity.WARNING)
+
+
+# --- VL308 -----------------------------------------------------------------------------------
+@rule(
+    code="VL308",
+    name="celery-prefetch",
+    summary="The worker's prefetch multiplier is left at its default, or above 1 for long tasks.",
+    severity=Severity.INFO,
+    hint="Set --prefetch-multiplier=1 (or CELERY_WORKER_PREFETCH_MULTIPLIER=1) with task_acks_late for long tasks.",
+    roles=("celery-worker",),
+    options_schema={
+        "type": "object",
+        "properties": {
+            "long-task-seconds": {
+                "type": "number", "exclusiveMinimum": 0,
+                "description": "A hard time limit at or above this many seconds means the worker runs long tasks.",
+            },
+        },
+        "additionalProperties": False,
+    },
+    default_options={"long-task-seconds": 300},
+)
+def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a worker that does not set its prefetch multiplier (`--prefetch-multiplier`,
+    `CELERY_WORKER_PREFETCH_MULTIPLIER`) (info), and one whose multiplier is above 1 (the
+    default is 4) while its hard time limit is at least `long-task-seconds` (default 300),
+    which means it runs long tasks (warning). `--disable-prefetch` (Celery 5.6+, Redis) passes.
+    `--prefetch-multiplier 0` is ignored by the command line and counts as unset.
+
+    ## Why it matters
+    Each process reserves `multiplier` messages ahead. With long tasks the reserved ones wait
+    behind the running one while other workers sit idle, and with acks_late a restart
+    redelivers them all. Celery's optimizing guide: for long tasks use
+    `worker_prefetch_multiplier = 1` with `task_acks_late = True`.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --time-limit=1800 --prefetch-multiplier=8
+    ```
+
+    ## Fix
+    `--prefetch-multiplier=1` (and `task_acks_late = True` in the app).
+    """
+    view = _worker(service)
+    if view is None or view.enabled("disable-prefetch"):
+        return
+    setting = view.get("prefetch-multiplier")
+    value = number(setting.value) if setting is not None else None
+    if setting is not None and value is None:
+        return      # set through a variable the file does not resolve
+    unset = setting is None or value == 0
+    multiplier = DEFAULT_PREFETCH if unset else int(value)
+    long_seconds = float(ctx.options.get("long-task-seconds", 300) or 300)
+    hard = intended_limit(view, soft=False)
+    hard_s = number(hard.value) if hard is not None else None
+    if multiplier > 1 and hard is not None and hard_s is not None and hard_s >= long_seconds:
+        written = f"{view.show(setting)}" if setting is not None and not unset else "unset, default 4"
+        if setting is not None and value == 0:
+            written = f"{view.show(setting)}, which the command line ignores: default 4"
+        at = view.span(setting) if setting is not None else view.span(hard)
+        message = (f'service "{service.name}" prefetches {multiplier} tasks per process ({written}) with a hard '
+                   f"time limit of {seconds(hard_s)} ({view.show(hard)}): reserved tasks wait behind long ones "
+                   "while other workers idle")
+        yield _with_severity(ctx.finding(at, message), Severity.WARNING)
+    elif unset:
+        detail = f" ({view.show(setting)} is ignored by the command line)" if setting is not None else ""
+        at = view.span(setting) if setting is not None else view.anchor()
+        yield ctx.finding(
+            at,
+            f'service "{service.name}" does not set its prefetch multiplier{detail}: each process reserves '
+            f"{DEFAULT_PREFETCH} tasks ahead (the default)",
+        )
+
+
+# --- VL312 -----------------------------------------------------------------------------------
+@rule(
+    code="VL312",
+    name="celery-queues-unset",
+    summary="A Celery worker does not name its queues, so it consumes only the default queue.",
+    severity=Severity.INFO,
+    hint="Name the queues this worker consumes with -Q/--queues (e.g. -Q default,reports).",
+    roles=("celery-worker",),
+)
+def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`.
+
+    ## Why it matters
+    Without `-Q` a worker consumes only the default queue (`celery`, unless the app sets
+    `task_default_queue`). Tasks routed to any other queue are never run by it, and a single
+    queue means slow tasks and urgent ones wait in the same line; naming queues per worker
+    service makes routing visible in the Compose file and lets each be scaled on its own.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        command: celery -A myapp worker --concurrency=4
+    ```
+
+    ## Fix
+    `command: celery -A myapp worker --concurrency=4 -Q default,reports`
+    """
+    view = _worker(service)
+    if view is None or view.get("queues") is not None:
+        return
+    yield ctx.finding(
+        view.anchor(),
+        f'service "{service.name}" runs `{view.program}` without -Q/--queues: it consumes only the default '
+        'queue ("celery" unless the app sets task_default_queue)',
+    )

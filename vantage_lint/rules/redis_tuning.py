@@ -1,0 +1,114 @@
+"""VL221, VL222: Redis performance settings: I/O threads and the slow log / latency monitor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vantage_lint.context import RuleContext
+from vantage_lint.findings import Finding, Severity
+from vantage_lint.redis.config import RedisConfig
+from vantage_lint.redis.link import anchor, checkable, subject
+from vantage_lint.registry import rule
+from vantage_lint.rules.redis_persistence import with_severity
+
+
+# --- VL221 -------------------------------------------------------------------------------------
+@rule(
+    code="VL221",
+    name="redis-io-threads",
+    summary="`io-threads` is unset (info), or set above the container's cpus limit (warning).",
+    severity=Severity.INFO,
+    hint="Set io-threads to the CPUs Redis may use (2-4 for a busy instance), never above the cpus limit.",
+    scope="redis",
+)
+def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a configuration without `io-threads` (info: the VANTAGE practice sets it), and an
+    `io-threads` value larger than the service's `cpus` limit (warning).
+
+    ## Why it matters
+    Redis executes commands on one thread, but since 6.0 it can spread socket reads and
+    writes over I/O threads, which helps with many clients or large replies. More threads
+    than CPUs the container may use only adds context switches and contention.
+
+    ## Example
+    ```yaml
+    services:
+      redis:
+        image: redis:7.2-alpine
+        command: ["redis-server", "--io-threads", "4"]
+        deploy:
+          resources:
+            limits:
+              cpus: "1.0"
+    ```
+
+    ## Fix
+    `io-threads 2` with `cpus: "2.0"` (or `io-threads 1` deliberately for a small instance).
+    """
+    if not checkable(conf):
+        return
+    directive = conf.get("io-threads")
+    if directive is None:
+        yield ctx.finding(anchor(conf), f"{subject(conf)} does not set io-threads (network I/O on one thread)")
+        return
+    try:
+        threads = int(directive.args[0])
+    except (IndexError, ValueError):
+        return
+    service = conf.service
+    cpus = getattr(service, "cpus_limit", None) if service is not None else None
+    if cpus and threads > cpus:
+        yield with_severity(ctx.finding(
+            directive.arg_spans[0],
+            f"{subject(conf)} sets io-threads {threads}, above its cpus limit {cpus:g}: the threads compete "
+            "for the same CPU",
+            hint=f"Set io-threads to at most {max(1, int(cpus))}, or raise the cpus limit.",
+        ), Severity.WARNING)
+
+
+# --- VL222 -------------------------------------------------------------------------------------
+@rule(
+    code="VL222",
+    name="redis-monitoring-off",
+    summary="The slow log is off (`slowlog-log-slower-than` negative) or the latency monitor is off (`latency-monitor-threshold 0`).",
+    severity=Severity.INFO,
+    hint="Set slowlog-log-slower-than 10000 and latency-monitor-threshold 100.",
+    scope="redis",
+)
+def redis_monitoring_off(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports `slowlog-log-slower-than` below 0 (slow log off) and a `latency-monitor-threshold`
+    of 0, which is also the default (latency monitor off).
+
+    ## Why it matters
+    `SLOWLOG GET` and `LATENCY DOCTOR` are how you find the command or the fork that stalls
+    every client; with both off, a latency incident leaves no trace to investigate.
+
+    ## Example
+    ```
+    slowlog-log-slower-than -1
+    latency-monitor-threshold 0
+    ```
+
+    ## Fix
+    ```
+    slowlog-log-slower-than 10000
+    latency-monitor-threshold 100
+    ```
+    """
+    if not checkable(conf):
+        return
+    slowlog = conf.value("slowlog-log-slower-than")
+    if slowlog is not None and slowlog.lstrip().startswith("-"):
+        yield ctx.finding(
+            anchor(conf, "slowlog-log-slower-than"),
+            f"{subject(conf)} turns the slow log off (slowlog-log-slower-than {slowlog})",
+        )
+    latency = conf.value("latency-monitor-threshold")
+    if latency is None or latency.strip() == "0":
+        state = "latency-monitor-threshold 0" if latency is not None else "no latency-monitor-threshold (default 0)"
+        yield ctx.finding(
+            anchor(conf, "latency-monitor-threshold"),
+            f"{subject(conf)} has the latency monitor off ({state})",
+        )

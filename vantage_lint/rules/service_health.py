@@ -1,0 +1,492 @@
+"""VL104, VL105, VL108, VL109: healthchecks and what waits on them.
+
+Also home of two helpers the other service rules share: which services run once
+(:func:`is_one_shot`) and which images are known to ship (or to lack) a HEALTHCHECK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from fnmatch import fnmatchcase
+from typing import Any
+
+from vantage_lint.compose.model import ImageRef, Service
+from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child
+from vantage_lint.compose.units import compose_duration
+from vantage_lint.context import RuleContext
+from vantage_lint.edits import (
+    guard_fix,
+    insert_key_edit,
+    key_is_written,
+    replace_scalar_edit,
+    replace_value_edit,
+    source_of,
+)
+from vantage_lint.findings import Applicability, Finding, Fix, Severity
+from vantage_lint.registry import rule
+
+# Images whose Dockerfile declares a HEALTHCHECK (checked in their published Dockerfiles):
+# GitLab's omnibus images, Mailu's images, mailcow's unbound and docker-library/healthcheck's.
+# Official Docker Library images (redis, postgres, ...) declare none.
+DEFAULT_IMAGES_WITH_HEALTHCHECK = [
+    "gitlab/gitlab-ce", "gitlab/gitlab-ee", "mailu/*", "mailcow/unbound", "healthcheck/*",
+]
+
+IMAGES_OPTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "images-with-healthcheck": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Image repositories (globs, without tag) known to declare a HEALTHCHECK.",
+        }
+    },
+    "additionalProperties": False,
+}
+
+_DOCKER_HUB = (None, "docker.io", "index.docker.io", "registry-1.docker.io")
+# Docker's own defaults for a healthcheck field that is absent or zero.
+DEFAULT_INTERVAL = 30.0
+DEFAULT_TIMEOUT = 30.0
+
+
+# --- shared helpers --------------------------------------------------------------------------
+def image_matches(image: ImageRef, patterns: Iterable[str]) -> bool:
+    """True when the image's repository (with or without registry/``library/``) matches a glob."""
+    repo = image.repository
+    candidates = {repo, repo.removeprefix("library/"), image.name}
+    if image.registry:
+        candidates.add(f"{image.registry.lower()}/{repo}")
+    return any(fnmatchcase(c, p.strip().lower()) for p in patterns for c in candidates)
+
+
+def is_official_image(image: ImageRef | None) -> bool:
+    """A Docker Library image (``redis``, ``docker.io/library/postgres``): these ship no HEALTHCHECK."""
+    if image is None or image.registry not in _DOCKER_HUB:
+        return False
+    return "/" not in image.repository or image.repository.startswith("library/")
+
+
+def waited_to_complete(service: Service) -> bool:
+    """Another service waits for this one with ``condition: service_completed_successfully``."""
+    for other in service.project.services.values():
+        dep = other.depends_on.get(service.name)
+        if dep is not None and dep.condition == "service_completed_successfully":
+            return True
+    return False
+
+
+def is_one_shot(service: Service) -> bool:
+    """A service that runs once: not restarted after a clean exit, and waited on to complete."""
+    restart = (service.restart or "no").strip().lower()
+    if restart not in ("no", "false") and not restart.startswith("on-failure"):
+        return False
+    condition = service.text("deploy", "restart_policy", "condition")
+    if condition is not None and condition.lower() == "any":
+        return False
+    return waited_to_complete(service)
+
+
+def image_healthcheck_known(service: Service, patterns: Iterable[str]) -> bool:
+    """The service's image is listed as one that declares a HEALTHCHECK (and no build replaces it)."""
+    image = service.image
+    return image is not None and service.get("build") is None and image_matches(image, patterns)
+
+
+def _patterns(ctx: RuleContext) -> list[str]:
+    value = ctx.options.get("images-with-healthcheck", DEFAULT_IMAGES_WITH_HEALTHCHECK)
+    return [str(p) for p in value] if isinstance(value, list) else []
+
+
+def _disabled_at(service: Service) -> Node:
+    check = service.healthcheck
+    assert check is not None
+    disable = check.get("disable")
+    if isinstance(disable, ScalarNode) and disable.value in (True, "true"):
+        return disable
+    return check.get("test") or check
+
+
+def _role_hint(service: Service) -> str | None:
+    if service.has_role("redis"):
+        return ('Add a healthcheck, e.g. test: ["CMD-SHELL", "redis-cli ping | grep PONG"] '
+                "(add credentials through REDISCLI_AUTH when Redis requires auth).")
+    if service.has_role("celery-worker"):
+        return ('Add a healthcheck that probes this worker, e.g. test: ["CMD-SHELL", '
+                '"celery -A app inspect ping -d celery@$$HOSTNAME"] with timeout: 10s.')
+    return None
+
+
+# --- VL104 -----------------------------------------------------------------------------------
+@rule(
+    code="VL104",
+    name="missing-healthcheck",
+    summary="A long-running service has no healthcheck, or disables the image's.",
+    severity=Severity.WARNING,
+    hint="Add a healthcheck: with a test that fails when the service cannot do its work.",
+    options_schema=IMAGES_OPTION_SCHEMA,
+    default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+)
+def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a service without a `healthcheck:`, or whose healthcheck is switched off with
+    `disable: true` or `test: ["NONE"]`. Services that run once (restart `"no"` or
+    `on-failure`, and waited on by another service with `condition:
+    service_completed_successfully`) are exempt. A `healthcheck:` block without `test` keeps
+    the image's own test and passes. Images listed in the option `images-with-healthcheck`
+    (repository globs; default: GitLab's omnibus images, `mailu/*`, `mailcow/unbound`,
+    `healthcheck/*`) declare a HEALTHCHECK in their Dockerfile and pass without one.
+
+    ## Why it matters
+    Without a healthcheck Docker only knows whether the process exists: a hung worker or a
+    Redis that refuses connections still shows as "running", and `depends_on` with
+    `condition: service_healthy` cannot wait for it.
+
+    ## Example
+    ```yaml
+    services:
+      api:
+        image: myapp:1.4.2
+        restart: unless-stopped
+    ```
+
+    ## Fix
+    Add a healthcheck that exercises the service, e.g.
+    `test: ["CMD", "curl", "-f", "http://localhost:8000/health"]`.
+    """
+    if is_one_shot(service):
+        return
+    check = service.healthcheck
+    if check is not None:
+        if service.healthcheck_disabled:
+            node = _disabled_at(service)
+            how = "disable: true" if node is check.get("disable") else 'test: ["NONE"]'
+            yield ctx.finding(
+                node,
+                f'service "{service.name}" disables its healthcheck ({how}): Docker cannot tell whether it works',
+                hint=_role_hint(service) or "Remove the override and define a healthcheck test.",
+            )
+        return
+    if image_healthcheck_known(service, _patterns(ctx)):
+        return
+    yield ctx.finding(
+        service.span_of("healthcheck"),
+        f'service "{service.name}" has no healthcheck: a hung or broken process still counts as running',
+        hint=_role_hint(service),
+    )
+
+
+# --- VL105 -----------------------------------------------------------------------------------
+def _duration_of(node: Node | None) -> tuple[float | None, bool]:
+    """(seconds, usable): absent → (None, True); unparsable → (None, False)."""
+    if node is None:
+        return None, True
+    if not isinstance(node, ScalarNode):
+        return None, False
+    seconds = compose_duration(node.value)
+    return seconds, seconds is not None
+
+
+def _show(seconds: float) -> str:
+    if seconds >= 1 and seconds == int(seconds):
+        whole = int(seconds)
+        minutes, secs = divmod(whole, 60)
+        return f"{minutes}m{secs}s" if minutes and secs else f"{minutes}m" if minutes else f"{secs}s"
+    return f"{seconds * 1000:g}ms"
+
+
+@rule(
+    code="VL105",
+    name="healthcheck-timing",
+    summary="Healthcheck timing that defeats the check: timeout not below interval, retries below 1, "
+            "interval under 1s.",
+    severity=Severity.WARNING,
+    hint="Keep timeout well below interval (e.g. interval: 30s, timeout: 10s), retries >= 1 and interval >= 1s.",
+)
+def healthcheck_timing(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reads `interval`, `timeout` and `retries` of the service's healthcheck with Compose's
+    duration syntax (`1m30s`, `500ms`) and Docker's defaults for absent or zero values
+    (interval 30s, timeout 30s, retries 3), and reports:
+
+    - `timeout` not shorter than `interval`, when at least one of them is written (an
+      `interval: 10s` without `timeout` gets the default 30s timeout);
+    - `retries` below 1 (Docker ignores it and uses 3);
+    - an `interval` under one second.
+
+    ## Why it matters
+    Docker runs one probe at a time and kills a hanging probe only after `timeout`. When the
+    timeout is as long as the interval, a hung check holds the next one back and failure
+    detection takes `retries × (interval + timeout)`. A sub-second interval runs the probe
+    (a process inside the container) several times a second.
+
+    ## Example
+    ```yaml
+    services:
+      redis:
+        image: redis:7.2
+        healthcheck:
+          test: ["CMD-SHELL", "redis-cli ping | grep PONG"]
+          interval: 10s
+    ```
+
+    ## Fix
+    Set an explicit timeout below the interval (`interval: 10s`, `timeout: 5s`), `retries: 3`
+    or more, and an interval of at least one second.
+    """
+    check = service.healthcheck
+    if check is None or service.healthcheck_disabled:
+        return
+    interval_node, timeout_node = check.get("interval"), check.get("timeout")
+    interval, interval_ok = _duration_of(interval_node)
+    timeout, timeout_ok = _duration_of(timeout_node)
+    name = service.name
+    if interval_node is not None and interval is not None and 0 < interval < 1:
+        yield ctx.finding(
+            interval_node,
+            f'service "{name}": healthcheck interval {_show(interval)} is under 1s, so the probe runs '
+            "several times a second",
+            hint="Use an interval of at least 1s (30s is Docker's default).",
+        )
+    if interval_ok and timeout_ok and (interval_node is not None or timeout_node is not None):
+        interval_eff = interval or DEFAULT_INTERVAL
+        timeout_eff = timeout or DEFAULT_TIMEOUT
+        if timeout_eff >= interval_eff:
+            if timeout_node is None:
+                at: Node = interval_node  # type: ignore[assignment]
+                message = (f'service "{name}": healthcheck interval {_show(interval_eff)} without a timeout: '
+                           f"the default timeout of {_show(timeout_eff)} is not shorter than the interval")
+            elif interval_node is None:
+                at = timeout_node
+                message = (f'service "{name}": healthcheck timeout {_show(timeout_eff)} is not shorter than '
+                           f"the default interval of {_show(interval_eff)}")
+            else:
+                at = timeout_node
+                message = (f'service "{name}": healthcheck timeout {_show(timeout_eff)} is not shorter than '
+                           f"interval {_show(interval_eff)}")
+            yield ctx.finding(at, message)
+    retries_node = check.get("retries")
+    if isinstance(retries_node, ScalarNode):
+        try:
+            retries = int(retries_node.text)
+        except ValueError:
+            retries = None
+        if retries is not None and retries < 1:
+            yield ctx.finding(
+                retries_node,
+                f'service "{name}": healthcheck retries {retries} is below 1; Docker ignores it and uses 3',
+                hint="Set retries: 3 or more (the number of failed probes in a row before unhealthy).",
+            )
+
+
+# --- VL108 / VL109 ---------------------------------------------------------------------------
+def _condition_node(dep_node: Node) -> Node | None:
+    return child(dep_node, "condition") if isinstance(dep_node, MapNode) else None
+
+
+@rule(
+    code="VL108",
+    name="depends-on-not-healthy",
+    summary="depends_on only waits for a container to start although the dependency has a healthcheck.",
+    severity=Severity.WARNING,
+    hint="Use the long form with condition: service_healthy so the service starts once its dependency is ready.",
+    fix=Applicability.UNSAFE,
+    options_schema=IMAGES_OPTION_SCHEMA,
+    default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+)
+def depends_on_not_healthy(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a `depends_on` entry in the short form (a list of names) or with
+    `condition: service_started` when the dependency defines a healthcheck (in the Compose
+    file, or by an image listed in `images-with-healthcheck`).
+
+    ## Why it matters
+    `service_started` only waits for the dependency's container to exist. Redis may still be
+    loading its dataset and a database may still be initialising, so the dependant's first
+    connections fail; the healthcheck that would tell Compose when it is ready goes unused.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        depends_on: [redis]
+      redis:
+        image: redis:7.2
+        healthcheck:
+          test: ["CMD-SHELL", "redis-cli ping | grep PONG"]
+    ```
+
+    ## Fix
+    ```yaml
+        depends_on:
+          redis:
+            condition: service_healthy
+    ```
+    The change makes startup wait (and fail if the dependency never becomes healthy), hence
+    an unsafe fix.
+    """
+    patterns = _patterns(ctx)
+    for dep in service.depends_on.values():
+        target = service.project.services.get(dep.name)
+        if target is None or dep.condition != "service_started":
+            continue
+        if not (target.has_healthcheck or (target.healthcheck is None and image_healthcheck_known(target, patterns))):
+            continue
+        if dep.short_form:
+            how = "in the short form"
+            at: Any = dep.node
+        else:
+            condition = _condition_node(dep.node)
+            how = "with condition: service_started" if condition is not None else "without a condition"
+            at = condition if condition is not None else dep.key_span
+        message = (f'service "{service.name}" depends on "{dep.name}" {how}, which only waits for the container to '
+                   f'start although "{dep.name}" has a healthcheck')
+        fix, note = _healthy_fix(service, dep, patterns)
+        yield ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
+
+
+def _waits_unhealthy(service: Service, patterns: list[str]) -> list[str]:
+    """The dependencies VL108 reports for ``service`` (names, in order)."""
+    names = []
+    for dep in service.depends_on.values():
+        target = service.project.services.get(dep.name)
+        if target is None or dep.condition != "service_started":
+            continue
+        if target.has_healthcheck or (target.healthcheck is None and image_healthcheck_known(target, patterns)):
+            names.append(dep.name)
+    return names
+
+
+def _healthy_fix(service: Service, dep: Any, patterns: list[str]) -> tuple[Fix | None, str]:
+    """``condition: service_healthy`` for ``dep``, written where depends_on is written.
+
+    The short form becomes the long form: every reported dependency waits for
+    ``service_healthy``, the others keep ``service_started`` (what the short form meant)."""
+    project = service.project
+    node = service.get("depends_on")
+    if node is None:
+        return None, ""
+    source = source_of(project, node)
+    if source is None:
+        return None, ""
+    edit = None
+    target: Node = node
+    if dep.short_form:
+        if not isinstance(node, SeqNode) or not key_is_written(source, service.node, "depends_on"):
+            return None, ""
+        items = [item for item in node.items if isinstance(item, ScalarNode)]
+        if len(items) != len(node.items) or any(not _inside(item, node) for item in items):
+            return None, ""  # entries merged from another file: the long form would duplicate them
+        flagged = set(_waits_unhealthy(service, patterns))
+        long_form = {
+            item.text: {"condition": "service_healthy" if item.text in flagged else "service_started"} for item in items
+        }
+        edit = replace_value_edit(source, service.node, "depends_on", long_form)
+    elif isinstance(node, MapNode):
+        entry = node.items.get(dep.name)
+        condition = _condition_node(entry) if entry is not None else None
+        if isinstance(condition, ScalarNode):
+            target = condition
+            edit = replace_scalar_edit(source, condition, "service_healthy")
+        elif isinstance(entry, MapNode):
+            target = entry
+            edit = insert_key_edit(source, entry, "condition", "service_healthy")
+        elif isinstance(entry, ScalarNode) and entry.value is None:
+            edit = replace_value_edit(source, node, dep.name, {"condition": "service_healthy"})
+    if edit is None:
+        return None, ""
+    fix = Fix(f'Wait for "{dep.name}" with condition: service_healthy', (edit,), Applicability.UNSAFE)
+    services = project.services
+
+    def wants(name: str) -> bool:
+        return dep.name in _waits_unhealthy(services[name], patterns)
+
+    return guard_fix(project, target, fix, wants)
+
+
+def _inside(item: Node, outer: Node) -> bool:
+    return item.span.path == outer.span.path and outer.span.start <= item.span.start <= outer.span.end
+
+
+@rule(
+    code="VL109",
+    name="depends-on-missing-healthcheck",
+    summary="condition: service_healthy names a service without a healthcheck; docker compose up fails.",
+    severity=Severity.ERROR,
+    hint="Add a healthcheck to the dependency, or wait with condition: service_started.",
+    options_schema=IMAGES_OPTION_SCHEMA,
+    default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+)
+def depends_on_missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports `condition: service_healthy` on a dependency that has no healthcheck: none in the
+    Compose file, or one switched off (`disable: true`, `test: ["NONE"]`). Image HEALTHCHECKs
+    are not visible in the Compose file, so:
+
+    - an official Docker Library image (`redis`, `postgres`, ...), which declares none, or a
+      disabled healthcheck: error;
+    - an image listed in `images-with-healthcheck`: passes;
+    - any other image or a `build:`: warning, since the image may declare one;
+    - `required: false` on the dependency: warning (Compose then only warns).
+
+    ## Why it matters
+    `docker compose up` stops with `dependency failed to start: container <name> has no
+    healthcheck configured`. The official redis image has no HEALTHCHECK, so
+    `service_healthy` on Redis needs a healthcheck in the Compose file.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        depends_on:
+          redis:
+            condition: service_healthy
+      redis:
+        image: redis:7.2
+    ```
+
+    ## Fix
+    Add a healthcheck to the dependency (for Redis:
+    `test: ["CMD-SHELL", "redis-cli ping | grep PONG"]`), or use `service_started`.
+    """
+    patterns = _patterns(ctx)
+    for dep in service.depends_on.values():
+        target = service.project.services.get(dep.name)
+        if target is None or dep.condition != "service_healthy" or target.has_healthcheck:
+            continue
+        condition = _condition_node(dep.node)
+        at: Any = condition if condition is not None else dep.key_span
+        image = target.image
+        built = target.get("build") is not None
+        if image is None and not built:
+            continue  # an incomplete service (completed by another -f file); nothing to judge
+        severity = Severity.ERROR
+        failure = 'docker compose up fails with "has no healthcheck configured"'
+        if target.healthcheck_disabled:
+            reason = f'"{dep.name}" disables its healthcheck'
+        elif target.healthcheck is not None:
+            # A healthcheck block without test keeps the image's test.
+            if built or image is None or not is_official_image(image):
+                continue
+            reason = f'"{dep.name}" sets healthcheck options but no test, and image {image.raw} declares none'
+        elif image_healthcheck_known(target, patterns):
+            continue
+        elif not built and image is not None and is_official_image(image):
+            reason = f'"{dep.name}" has no healthcheck and the official image {image.raw} declares none'
+        else:
+            what = "its build" if built else f"image {image.raw}"
+            reason = f'"{dep.name}" has no healthcheck in the Compose file'
+            failure = f"unless {what} declares a HEALTHCHECK, {failure}"
+            severity = Severity.WARNING
+        if not dep.required:
+            severity = Severity.WARNING
+            failure = 'with required: false Compose warns "has no healthcheck configured" and starts it anyway'
+        finding = ctx.finding(
+            at, f'service "{service.name}" waits for "{dep.name}" to be healthy, but {reason}: {failure}'
+        )
+        if severity != Severity.ERROR:
+            finding.severity = severity
+            finding.explicit_severity = True
+        yield finding
