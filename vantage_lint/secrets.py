@@ -11,7 +11,7 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)(?P<secr
 _DIRECTIVE = re.compile(
     r"(?P<head>(?:^|[\s\"'\[,])(?:(?:--)?(?:requirepass|masterauth|tls-(?:client-)?key-file-pass|"
     # the value follows a blank or "=", or is the next item of an exec-form list ("-a", "pw")
-    r"sentinel\s+auth-pass\s+\S+)|-a|--pass(?:word)?|--auth)(?:[\s=]+|[\"']\s*,\s*)[\"']?)(?P<secret>[^\s\"',\]]+)",
+    r"sentinel\s+auth-pass\s+\S+)|(?-i:-a)|--pass(?:word)?|--auth)(?:[\s=]+|[\"']\s*,\s*)[\"']?)(?P<secret>[^\s\"',\]]+)",
     re.IGNORECASE,
 )
 _ACL_PASSWORD = re.compile(r"(?P<head>(?:^|\s)>)(?P<secret>\S+)")
@@ -45,7 +45,10 @@ def redact(text: str) -> str:
         text = _ACL_PASSWORD.sub(_masked, text)
 
     def assignment(match: re.Match[str]) -> str:
-        if not SECRET_NAME.search(match.group("name")):
+        name = match.group("name")
+        # Environment-style names only (REDIS_PASSWORD, api_token): prose such as
+        # "the secrets: key" is not an assignment.
+        if not SECRET_NAME.search(name) or not (any(c.isupper() for c in name) or "_" in name):
             return match.group(0)
         return _masked(match)
 
