@@ -339,10 +339,8 @@ def context_reset(pairs: list[tuple[Rule, RuleContext]]) -> None:
 
 def link_redis_configs(project: object) -> None:
     """Attach the redis.conf each Redis service runs (the Redis layer does the work)."""
-    try:
-        from vantage_lint.redis.link import link_project
-    except ImportError:
-        return
+    from vantage_lint.redis.link import link_project
+
     link_project(project)
 
 
