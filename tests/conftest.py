@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
+
+# Tests (and the CLI processes they start) use their own result cache, never the user's.
+os.environ.setdefault("VANTAGE_LINT_CACHE_DIR", tempfile.mkdtemp(prefix="vantage-lint-test-cache-"))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -70,6 +70,7 @@ FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gi
 @click.option("--baseline", metavar="FILE", help="Report only findings not in this baseline.")
 @click.option("--write-baseline", metavar="FILE", help="Write all current findings to a baseline file.")
 @click.option("-j", "--jobs", type=int, default=None, metavar="N", help="Parallel processes (default: automatic).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--stdin-filename", metavar="NAME", help="File name to report for input read from `-`.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", help="Color output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
@@ -105,11 +106,16 @@ def run(
     baseline: str | None,
     write_baseline: str | None,
     jobs: int | None,
+    no_cache: bool,
     stdin_filename: str | None,
     color: str,
     debug: bool,
 ) -> int:
     try:
+        if no_cache:
+            from vantage_lint import cache
+
+            cache.configure(enabled=False)
         if explain or list_rules:
             from vantage_lint.docs import explain_rule, list_rules_text
 

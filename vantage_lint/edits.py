@@ -108,7 +108,8 @@ def _learn_style(source: SourceFile) -> FileStyle:
     from vantage_lint.compose.yaml_loader import parse_yaml
 
     eol = line_ending(source)
-    root = parse_yaml(source).root
+    # Interpolation changes values only; styles and spans of the loader's tree are the file's.
+    root = source.yaml_root if source.yaml_root is not None else parse_yaml(source).root
     indents: Counter[int] = Counter()
     seq_indents: Counter[int] = Counter()
     quotes: Counter[str] = Counter()

@@ -7,6 +7,7 @@ an error, never a silent skip: a policy gate must not lose policies quietly.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -153,28 +154,64 @@ class RuleSet:
 _cached: RuleSet | None = None
 
 
+def _rule_entry_points() -> list[tuple[str, str]]:
+    """(name, "module:attr") of every ``vantage_lint.rules`` entry point.
+
+    Scanning the installed distributions costs more than the rest of a small run, so the answer
+    is cached, keyed by every import folder and its modification time: installing, upgrading or
+    removing a distribution adds or removes a ``*.dist-info`` folder and so changes the key."""
+    import sys
+
+    from vantage_lint import cache
+
+    stamps = []
+    for entry in sys.path:
+        try:
+            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            stamps.append((entry, 0))
+    digest = cache.key("entry-points", repr(stamps).encode())
+    stored = cache.get(digest)
+    if isinstance(stored, list):
+        return [(str(name), str(value)) for name, value in stored]
+    from importlib.metadata import entry_points
+
+    found = sorted({(ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    cache.put(digest, found)
+    return found
+
+
+def _load_reference(value: str) -> Any:
+    """The object an entry point names: ``package.module:attr.attr`` (extras ignored)."""
+    import importlib
+
+    module_name, _, attrs = value.split("[", 1)[0].strip().partition(":")
+    target: Any = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        target = getattr(target, attr)
+    return target
+
+
 def load_rules() -> RuleSet:
     """Load built-in rules and plugins through the ``vantage_lint.rules`` entry points (once)."""
     global _cached
     if _cached is not None:
         return _cached
-    from importlib.metadata import entry_points
-
     rules: list[Rule] = []
     seen_builtin = False
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for name, value in _rule_entry_points():
         try:
-            factory = ep.load()
+            factory = _load_reference(value)
             loaded = list(factory())
         except Exception as exc:  # a broken plugin must stop the gate, loudly
-            raise PluginError(f"rule plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
-        if ep.value.startswith("vantage_lint."):
+            raise PluginError(f"rule plugin {name!r} ({value}) failed to load: {exc}") from exc
+        if value.startswith("vantage_lint."):
             seen_builtin = True
         else:
             for r in loaded:
                 if not PLUGIN_CODE.match(r.code):
                     raise PluginError(
-                        f"rule plugin {ep.name!r}: code {r.code!r} must use its own prefix "
+                        f"rule plugin {name!r}: code {r.code!r} must use its own prefix "
                         "(X + 1-4 letters + 3 digits, e.g. XACME101)"
                     )
         rules.extend(loaded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)", re.IGNORECASE)
 # user:password@ inside any URL
@@ -35,8 +36,11 @@ def _masked(match: re.Match[str]) -> str:
     return match.group("head") + mask(secret)
 
 
+@lru_cache(maxsize=8192)
 def redact(text: str) -> str:
-    """Mask every password-like value in a line of source, a message or a diff."""
+    """Mask every password-like value in a line of source, a message or a diff.
+
+    Cached: hints and many messages repeat across thousands of findings."""
     if not text:
         return text
     text = _URL_PASSWORD.sub(_masked, text)

@@ -11,6 +11,7 @@ import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vantage_lint.findings import Span
 
@@ -42,6 +43,8 @@ class SourceFile:
     bom: str = ""
     encoding: str = "utf-8"
     _line_starts: list[int] = field(default_factory=list, repr=False)
+    # The node tree the Compose loader built from ``text`` (reused by fixers to learn the style).
+    yaml_root: Any = field(default=None, repr=False, compare=False)
 
     @property
     def line_starts(self) -> list[int]:
@@ -151,7 +154,11 @@ def read_source(real_path: Path, display_path: str) -> SourceFile:
             path=display_path,
         )
     with open(real_path, "rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
+        # Ask for the size stat reported (a read of the whole limit would allocate 10 MiB per
+        # file); a file that grew since, or a pipe that reports 0, is read on up to the limit.
+        data = handle.read(size + 1)
+        if len(data) > size:
+            data += handle.read(MAX_FILE_BYTES + 1 - len(data))
     try:
         source = decode(data, display_path)
     except SourceError as exc:

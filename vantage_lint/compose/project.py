@@ -110,6 +110,7 @@ class _Loader:
         loaded = parse_yaml(source, env)
         self.problems.extend(loaded.problems)
         root = loaded.root
+        source.yaml_root = root
         if root is None:
             if not loaded.problems:
                 self.problems.append(

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
@@ -18,20 +19,78 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 @cache
 def compose_schema() -> dict[str, Any]:
-    """The Compose Specification schema vendored by check-jsonschema (a maintained copy)."""
-    from importlib.resources import files
+    """The Compose Specification schema vendored by check-jsonschema (a maintained copy).
 
-    text = files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text("utf-8")
-    return json.loads(text)
+    Located without importing check-jsonschema, whose CLI pulls in requests at import time."""
+    return json.loads(_schema_path().read_text("utf-8"))
+
+
+@cache
+def _schema_path() -> Path:
+    from importlib.util import find_spec
+
+    spec = find_spec("check_jsonschema")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("check-jsonschema is not installed; it provides the Compose schema")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    return package_dir / "builtin_schemas" / "vendor" / "compose-spec.json"
 
 
 @cache
 def _validator() -> Any:
+    """Built once per process from the schema with its ``unevaluatedProperties`` made static."""
     import jsonschema
 
-    schema = compose_schema()
+    schema = static_unevaluated(compose_schema())
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
+
+
+def static_unevaluated(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` where ``unevaluatedProperties: false`` over an ``allOf`` of plain object
+    schemas becomes the equivalent ``additionalProperties: false``.
+
+    jsonschema evaluates ``unevaluatedProperties`` by re-validating every ``allOf`` branch to learn
+    which keys they covered, which doubles the cost of each service. When every branch names its
+    keys only through ``properties``/``patternProperties`` (no conditionals or nested
+    combinators), the covered keys are known statically: the union of those names. Validation
+    verdicts stay the same (tests compare both validators over the corpus)."""
+    result = json.loads(json.dumps(schema))
+    definitions = result.get("$defs", {})
+
+    def resolve(sub: Any) -> Any:
+        ref = sub.get("$ref") if isinstance(sub, dict) else None
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and set(sub) == {"$ref"}:
+            return definitions.get(ref[len("#/$defs/"):])
+        return sub
+
+    for definition in definitions.values():
+        if not isinstance(definition, dict) or definition.get("unevaluatedProperties") is not False:
+            continue
+        branches = [resolve(b) for b in definition.get("allOf", [])]
+        if any(not isinstance(b, dict) or _names_keys_dynamically(b) for b in branches):
+            continue
+        properties = dict(definition.get("properties", {}))
+        patterns = dict(definition.get("patternProperties", {}))
+        for branch in branches:
+            for name in branch.get("properties", {}):
+                properties.setdefault(name, True)
+            for pattern in branch.get("patternProperties", {}):
+                patterns.setdefault(pattern, True)
+        definition["properties"] = properties
+        if patterns:
+            definition["patternProperties"] = patterns
+        del definition["unevaluatedProperties"]
+        definition["additionalProperties"] = False
+    return result
+
+
+_DYNAMIC_KEYWORDS = ("allOf", "anyOf", "oneOf", "if", "then", "else", "dependentSchemas", "$ref",
+                     "additionalProperties", "unevaluatedProperties", "not")
+
+
+def _names_keys_dynamically(branch: dict[str, Any]) -> bool:
+    return any(keyword in branch for keyword in _DYNAMIC_KEYWORDS)
 
 
 def schema_view(node: Node) -> Any:
@@ -52,20 +111,52 @@ def schema_view(node: Node) -> Any:
 
 def schema_findings(root: MapNode, ctx: RuleContext) -> Iterator[Finding]:
     seen: set[tuple] = set()
-    for error in _validator().iter_errors(schema_view(root)):
-        error = _deepest(error)
-        path = list(error.absolute_path)
-        node, key_span = _locate(root, path)
-        described = _describe(error, node, key_span, path)
-        if described is None:
+    for path, message, key in schema_errors(root):
+        node = _locate(root, path)
+        at = node.keys.get(key, node.span) if key is not None and isinstance(node, MapNode) else node.span
+        if (at.line, at.column, message) in seen:
             continue
-        message, at = described
-        key = (at.line, at.column, message)
-        if key in seen:
-            continue
-        seen.add(key)
+        seen.add((at.line, at.column, message))
         service = path[1] if len(path) > 1 and path[0] == "services" else None
         yield ctx.finding(at, message, service=service)
+
+
+SchemaError = tuple[list[Any], str, "str | None"]
+
+
+def schema_errors(root: MapNode) -> list[SchemaError]:
+    """Each error as (path to the node, message, key to point at or None).
+
+    The result depends only on the document's plain data and the schema, so it is cached by
+    their hash: an unchanged file is not validated again (nor jsonschema imported)."""
+    from vantage_lint import cache
+
+    view = schema_view(root)
+    digest = cache.key("compose-schema", _schema_digest().encode() + repr(view).encode())
+    stored = cache.get(digest)
+    if isinstance(stored, list):
+        return [(list(path), message, key) for path, message, key in stored]
+    errors = _validate(root, view)
+    cache.put(digest, errors)
+    return errors
+
+
+def _validate(root: MapNode, view: Any) -> list[SchemaError]:
+    errors: list[SchemaError] = []
+    for error in _validator().iter_errors(view):
+        error = _deepest(error)
+        path = list(error.absolute_path)
+        described = _describe(error, _locate(root, path), path)
+        if described is not None:
+            errors.append((path, *described))
+    return errors
+
+
+@cache
+def _schema_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256(_schema_path().read_bytes()).hexdigest()
 
 
 def _deepest(error: Any) -> Any:
@@ -79,22 +170,21 @@ def _deepest(error: Any) -> Any:
     return error
 
 
-def _locate(root: MapNode, path: list[Any]) -> tuple[Node, Any]:
+def _locate(root: MapNode, path: list[Any]) -> Node:
+    """The deepest node of ``path`` that exists."""
     node: Node = root
-    key_span = None
     for step in path:
         if isinstance(node, MapNode) and step in node.items:
-            key_span = node.keys[step]
             node = node.items[step]
         elif isinstance(node, SeqNode) and isinstance(step, int) and step < len(node.items):
             node = node.items[step]
-            key_span = None
         else:
             break
-    return node, key_span
+    return node
 
 
-def _describe(error: Any, node: Node, key_span: Any, path: list[Any]) -> tuple[str, Any] | None:
+def _describe(error: Any, node: Node, path: list[Any]) -> tuple[str, str | None] | None:
+    """The message and, for an unknown key, the key to point at (else the node itself)."""
     where = ".".join(str(p) for p in path) or "top level"
     if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(node, MapNode):
         allowed = _known_properties(error.schema, 0)
@@ -103,7 +193,7 @@ def _describe(error: Any, node: Node, key_span: Any, path: list[Any]) -> tuple[s
             key = extras[0]
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             suggestion = f' — did you mean "{close[0]}"?' if close else ""
-            return f'unknown key "{key}" in {where}{suggestion}', node.keys.get(key, node.span)
+            return f'unknown key "{key}" in {where}{suggestion}', key
         # Every key is known: jsonschema marks keys whose values failed as "unevaluated";
         # the value errors are reported on their own.
         return None
@@ -111,13 +201,13 @@ def _describe(error: Any, node: Node, key_span: Any, path: list[Any]) -> tuple[s
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         shown = json.dumps(error.instance) if not isinstance(error.instance, (dict, list)) else type(error.instance).__name__
-        return f"{where} must be of type {expected}, not {shown}", node.span
+        return f"{where} must be of type {expected}, not {shown}", None
     if error.validator in ("format", "pattern") and isinstance(error.instance, str):
-        return f'{where}: "{error.instance}" is not a valid value ({error.message})', node.span
+        return f'{where}: "{error.instance}" is not a valid value ({error.message})', None
     message = error.message
     if len(message) > 200:
         message = message[:197] + "..."
-    return f"{where}: {message}", node.span if key_span is None else node.span
+    return f"{where}: {message}", None
 
 
 def _known_properties(schema: Any, depth: int) -> list[str]:

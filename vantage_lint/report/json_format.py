@@ -60,5 +60,19 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO, options: ReportOptions) -> None:
-    json.dump(report_dict(report), out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    """Indented at the top, one finding per line: readable, and each finding goes through the
+    C encoder (a fully indented dump of thousands of findings runs the pure-Python one)."""
+    data = report_dict(report)
+    out.write("{\n")
+    keys = list(data)
+    for index, key in enumerate(keys):
+        value = data[key]
+        out.write(f"  {json.dumps(key)}: ")
+        if isinstance(value, list) and value:
+            out.write("[\n")
+            out.write(",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value))
+            out.write("\n  ]")
+        else:
+            out.write(json.dumps(value, ensure_ascii=False))
+        out.write(",\n" if index < len(keys) - 1 else "\n")
+    out.write("}\n")
