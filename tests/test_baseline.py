@@ -126,3 +126,21 @@ def test_cli_baseline_round_trip(tmp_path, monkeypatch, capsys):
     assert main(args + ["--baseline", "missing.json"]) == 2
     err = capsys.readouterr().err
     assert err == "vantage-lint: error: missing.json: baseline file not found (create it with --write-baseline)\n"
+
+
+def test_line_numbers_in_messages_do_not_change_the_fingerprint(tmp_path, monkeypatch):
+    # VL001 names the line of the first definition; a comment added on top shifts it
+    monkeypatch.chdir(tmp_path)
+    compose = tmp_path / "compose.yaml"
+    text = "services:\n  web:\n    image: nginx:1.25\n    image: nginx:1.27\n"
+    compose.write_text(text)
+    baseline = tmp_path / "baseline.json"
+    report = lint_test([compose], Settings(select=["VL001"]))
+    (duplicate,) = report.findings
+    assert "line 3" in duplicate.message
+    write_baseline_file(report, baseline)
+    compose.write_text("# owner: platform\n" + text)
+    report = lint_test([compose], Settings(select=["VL001"]))
+    assert "line 4" in report.findings[0].message
+    assert apply_baseline(report, baseline) == 0
+    assert report.findings == [] and len(report.suppressed) == 1

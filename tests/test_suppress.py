@@ -222,9 +222,8 @@ def test_unused_codes_are_removed_from_the_comment(tmp_path):
           web:  # vantage-lint: disable=VL991, VL990 -- reason stays
             image: nginx:1.25
         """)
-    report = lint_test([path], Settings(select=["VL990", "VL007"]))
-    (finding,) = report.findings
-    assert finding.code == "VL007"
+    report = lint_test([path], Settings(select=["VL990", "VL991", "VL007"]))
+    (finding,) = [f for f in report.findings if f.code == "VL007"]
     assert (finding.span.line, finding.span.column) == (2, 33)
     assert finding.message == "unused suppression: VL991 (test-flag-image) reported nothing on line 2"
     assert finding.fix is not None and finding.fix.applicability.value == "safe"
@@ -273,6 +272,14 @@ def test_suppression_for_a_rule_that_is_not_enabled_is_unused(tmp_path):
     path = _write(tmp_path, "compose.yaml", "services:\n  web:  # vantage-lint: disable=VL990\n    image: x\n")
     report = lint_test([path], Settings(select=["VL007"]))
     assert [f.code for f in report.findings] == ["VL007"]
+
+
+def test_suppression_of_a_rule_that_did_not_run_is_only_unsafely_removed(tmp_path):
+    # `--fix --select VL007` must not delete suppressions that a full run needs
+    path = _write(tmp_path, "compose.yaml", "services:\n  web:  # vantage-lint: disable=VL990\n    image: x\n")
+    (finding,) = lint_test([path], Settings(select=["VL007"])).findings
+    assert finding.message.endswith("(VL990 did not run: not selected)")
+    assert finding.fix is not None and finding.fix.applicability.value == "unsafe"
 
 
 def test_vl007_is_not_reported_when_not_selected(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -399,6 +400,9 @@ def _finish(findings: list[Finding], rules: RuleSet, settings: Settings) -> list
     return result
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def fingerprint(finding: Finding, source: SourceFile | None) -> str:
     """Identity of a finding that survives unrelated edits: rule, file, service, offending text."""
     text = ""
@@ -406,8 +410,10 @@ def fingerprint(finding: Finding, source: SourceFile | None) -> str:
         span = finding.span
         text = source.text[span.start : span.end] if span.end > span.start else source.line_text(span.line)
     normalized = " ".join(text.split())
+    # Numbers in messages are often line numbers ("first defined at line 12"): leave them out.
+    message = _DIGITS.sub("0", finding.message)
     digest = hashlib.sha256(
-        "\x00".join([finding.code, finding.span.path, finding.service or "", normalized, finding.message]).encode()
+        "\x00".join([finding.code, finding.span.path, finding.service or "", normalized, message]).encode()
     )
     return digest.hexdigest()[:16]
 

@@ -558,13 +558,18 @@ class _Pass:
         self.meta.append(finding)
 
     def _unused(self, directives: list[Directive], ignores: list[ServiceIgnore]) -> None:
+        """VL007 for suppressions that suppressed nothing. A code whose rule did not run (turned off,
+        or outside a narrow --select) is reported too, but its removal is only an unsafe fix: the
+        suppression may be needed by a full run, so ``--fix --select VL007`` never deletes it."""
+        everything_ran = all(r.code in self.enabled for r in self.rules if r.code not in META_CODES)
         for d in directives:
             if d.problem is not None:
                 continue
             if d.all_rules:
                 if not d.used and self.settings.allow_inline_suppressions is not False:
-                    self._emit("VL007", d.span, "unused suppression: `disable-file` suppressed nothing in this file",
-                               d.source, self._comment_fix(d, []))
+                    note = "" if everything_ran else " (not every rule ran)"
+                    self._emit("VL007", d.span, f"unused suppression: `disable-file` suppressed nothing in this file{note}",
+                               d.source, _unless(everything_ran, self._comment_fix(d, [])))
                 continue
             unused = [c for c in d.codes if _unused(c)]
             if not unused:
@@ -578,8 +583,9 @@ class _Pass:
                 where = f"on line {d.target_line}"
             names = ", ".join(_label(c) for c in unused)
             span = unused[0].span if len(unused) == 1 else d.span
-            self._emit("VL007", span, f"unused suppression: {names} reported nothing {where}",
-                       d.source, self._comment_fix(d, kept))
+            note, all_ran = self._not_run_note(unused)
+            self._emit("VL007", span, f"unused suppression: {names} reported nothing {where}{note}",
+                       d.source, _unless(all_ran, self._comment_fix(d, kept)))
         done: set[int] = set()
         for ignore in ignores:
             if id(ignore.codes) in done:
@@ -589,9 +595,17 @@ class _Pass:
             if not unused:
                 continue
             names = ", ".join(_label(c) for c in unused)
+            note, all_ran = self._not_run_note(unused)
             self._emit("VL007", unused[0].span,
                        f"unused x-vantage.ignore entry of service {ignore.service!r}: {names} reported nothing "
-                       "for this service", ignore.source, _ignore_fix(ignore, unused), ignore.service)
+                       f"for this service{note}", ignore.source, _unless(all_ran, _ignore_fix(ignore, unused)),
+                       ignore.service)
+
+    def _not_run_note(self, unused: list[Code]) -> tuple[str, bool]:
+        off = [c.rule.code for c in unused if c.rule is not None and c.rule.code not in self.enabled]
+        if not off:
+            return "", True
+        return f" ({', '.join(off)} did not run: not selected)", False
 
     def _comment_fix(self, d: Directive, kept: list[Code]) -> Fix | None:
         text = d.source.text
@@ -652,6 +666,13 @@ class _Named:
     def __init__(self, code: str, name: str):
         self.code = code
         self.name = name
+
+
+def _unless(safe: bool, fix: Fix | None) -> Fix | None:
+    """``fix`` as it is when ``safe``, else the same edits as an unsafe fix."""
+    if fix is None or safe:
+        return fix
+    return Fix(fix.title, fix.edits, Applicability.UNSAFE)
 
 
 def _unused(code: Code) -> bool:
