@@ -319,8 +319,9 @@ def test_diff_writes_nothing_and_masks_secrets(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr()
     assert code == 1
     assert path.read_text() == text
-    assert "--- docker-compose.yml\n+++ docker-compose.yml\n" in out.out
+    assert out.out.startswith("--- docker-compose.yml\n+++ docker-compose.yml\n")  # the diff alone
     assert "+    restart: unless-stopped\n" in out.out
+    assert "VL107" not in out.out and "VL" not in out.out
     assert "hunter2-very-secret" not in out.out
     assert "Would fix 1 finding" in out.err
 

@@ -225,6 +225,10 @@ def _emit(report, fmt: str, output: str | None, color: str, quiet: bool, statist
         render(report, fmt, buffer, ReportOptions(color=False, quiet=quiet, statistics=statistics))
         atomic_write_text(Path(output), buffer.getvalue())
         return
+    if diff:
+        # stdout carries the diff alone (it can go straight to `git apply`); the fixer has put
+        # "Would fix N findings (M remaining)" on stderr, and --output still gets the report.
+        return
     stream = sys.stdout
     render(report, fmt, stream, ReportOptions(color=_use_color(color, stream), quiet=quiet, statistics=statistics))
 

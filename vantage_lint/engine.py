@@ -142,7 +142,13 @@ def lint(
     report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
     from vantage_lint.suppress import apply_suppressions
 
-    return apply_suppressions(report, targets)
+    def read(name: str) -> SourceFile | None:
+        try:
+            return reader(cwd / name)
+        except (OSError, SourceError):
+            return None
+
+    return apply_suppressions(report, targets, read)
 
 
 def _drop_parts_of_other_projects(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -387,8 +387,10 @@ def service_ignores(source: SourceFile, excluded: frozenset[str]) -> list[Servic
 # --- the pass -----------------------------------------------------------------------------------
 
 class _Pass:
-    def __init__(self, report: Report, targets: list[Target] | None):
+    def __init__(self, report: Report, targets: list[Target] | None,
+                 read: Callable[[str], SourceFile | None] | None = None):
         self.report = report
+        self.read = read or _read
         self.settings = report.settings
         self.rules = report.rules
         self.policies = {p.code: p for p in self.settings.policies}
@@ -416,7 +418,7 @@ class _Pass:
         sources = self.report.sources
         for name in self.report.files:
             if name not in sources and name.endswith((".yml", ".yaml", ".conf", ".env")):
-                source = _read(name)  # parallel runs keep only files with findings
+                source = self.read(name)  # parallel runs keep only files with findings
                 if source is not None:
                     sources[name] = source
         return sources
@@ -737,9 +739,11 @@ def _read(name: str) -> SourceFile | None:
         return None
 
 
-def apply_suppressions(report: Report, targets: Iterable[Target] | None = None) -> Report:
+def apply_suppressions(report: Report, targets: Iterable[Target] | None = None,
+                       read: Callable[[str], SourceFile | None] | None = None) -> Report:
     """Drop unselected policy findings, apply suppressions and per-file ignores, add VL007/VL008.
-    Suppressed findings move to ``report.suppressed``. Changes ``report`` in place."""
-    _Pass(report, list(targets) if targets is not None else None).run()
+    Suppressed findings move to ``report.suppressed``. Changes ``report`` in place. ``read`` gets
+    a file's text by display path (the engine's reader, which sees the fixer's unsaved texts)."""
+    _Pass(report, list(targets) if targets is not None else None, read).run()
     return report
 

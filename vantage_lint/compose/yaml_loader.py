@@ -22,6 +22,7 @@ STR_TAG = "tag:yaml.org,2002:str"
 # An expanded document larger than this (counting alias re-use) is an alias bomb.
 MAX_EXPANDED_NODES = 1_000_000
 MAX_DEPTH = 400
+PURE_RETRY_LIMIT = 1024 * 1024
 
 _INT = re.compile(r"[-+]?[0-9]+$")
 _TAG_PREFIX = "tag:yaml.org,2002:"
@@ -37,6 +38,38 @@ def _composer() -> Any:
         _yaml_factory = YAML(typ="safe", pure=False)
         _yaml_factory.Resolver = _resolver_class()
     return _yaml_factory
+
+
+def _compose(text: str) -> Any:
+    """Compose with the C parser; on its error, ask ruamel's pure-Python parser, which follows
+    YAML 1.2 where libyaml does not (a plain ``[no-new-privileges:true]`` in flow context is
+    valid YAML 1.2 and Compose reads it). Only a text both reject is a syntax error. The pure
+    parser is ~20x slower, so texts over 1 MiB keep the C parser's verdict (bounded time)."""
+    try:
+        return _composer().compose(text)
+    except RecursionError:
+        raise
+    except Exception as c_error:
+        if len(text) > PURE_RETRY_LIMIT:
+            raise
+        try:
+            return _pure_composer().compose(text)
+        except RecursionError:
+            raise
+        except Exception:
+            raise c_error from None
+
+
+_pure_factory: Any = None
+
+
+def _pure_composer() -> Any:
+    global _pure_factory
+    if _pure_factory is None:
+        from ruamel.yaml import YAML
+
+        _pure_factory = YAML(typ="safe", pure=True)
+    return _pure_factory
 
 
 def _resolver_class() -> type:
@@ -70,7 +103,7 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
     """Parse ``source`` into nodes; ``env`` enables Compose interpolation of string values."""
     result = LoadedYaml(source, None)
     try:
-        raw_root = _composer().compose(source.text)
+        raw_root = _compose(source.text)
     except RecursionError:
         result.problems.append(
             problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
