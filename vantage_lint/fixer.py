@@ -478,8 +478,9 @@ def _strip_lines(message: str) -> str:
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """A unified diff of one file (``--- path`` / ``+++ path``, applies with ``patch -p0``),
-    every line passed through :func:`vantage_lint.secrets.redact`."""
-    from vantage_lint.secrets import redact
+    every line masked by :func:`vantage_lint.secrets.redact_source_line` (secrets the file
+    reveals anywhere are masked on every line, before and after the change)."""
+    from vantage_lint.secrets import redact_source_line
 
     out: list[str] = []
     lines = difflib.unified_diff(_LINES.findall(before), _LINES.findall(after), fromfile=path, tofile=path)
@@ -487,7 +488,7 @@ def unified_diff(path: str, before: str, after: str) -> str:
         if line.startswith(("---", "+++", "@@")):
             out.append(line if line.endswith("\n") else line + "\n")
             continue
-        body = redact(line[1:])
+        body = redact_source_line(redact_source_line(line[1:], path, before), path, after)
         if not body.endswith("\n"):
             body += "\n\\ No newline at end of file\n"
         out.append(line[0] + body)

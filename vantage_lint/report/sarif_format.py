@@ -16,7 +16,7 @@ from urllib.parse import quote
 from vantage_lint import __version__
 from vantage_lint.findings import Severity
 from vantage_lint.report import ReportOptions, rule_of
-from vantage_lint.secrets import redact
+from vantage_lint.secrets import redact, redact_source_line
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
@@ -114,7 +114,7 @@ def _result(f: Finding, index: dict[str, int], sources: dict[str, SourceFile], o
     source = sources.get(span.path)
     region = _region(span.line, span.column, span.end_line, span.end_column)
     if source is not None and 1 <= span.line <= len(source.line_starts):
-        region["snippet"] = {"text": redact(source.line_text(span.line))}
+        region["snippet"] = {"text": redact_source_line(source.line_text(span.line), source.path, source.text)}
     message = redact(f.message)
     if f.service and f.service not in message:
         message += f" (service {f.service})"

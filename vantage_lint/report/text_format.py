@@ -11,7 +11,7 @@ from rich.text import Text
 
 from vantage_lint.findings import Severity
 from vantage_lint.report import ReportOptions, statistics_lines, summary_line
-from vantage_lint.secrets import redact
+from vantage_lint.secrets import redact, redact_source_line
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
@@ -63,7 +63,7 @@ def _finding(console: Console, f: Finding, source: SourceFile | None, options: R
     console.print(head)
     if options.show_source and source is not None and 1 <= f.span.line <= len(source.line_starts):
         line_text = source.line_text(f.span.line)
-        shown = redact(line_text.expandtabs(1))[:MAX_EXCERPT]
+        shown = redact_source_line(line_text.expandtabs(1), source.path, source.text)[:MAX_EXCERPT]
         gutter = f"{f.span.line:>6} | "
         console.print(Text.assemble((gutter, "blue"), shown))
         start = max(f.span.column - 1, 0)
