@@ -5,12 +5,17 @@
     python bench/run.py --quick         # fewer rounds, no 5000-project workload
     python bench/run.py --no-peers      # vantage-lint and the parse floor only
 
-Peers: compose-lint (PyPI) in a private virtualenv under bench/.peers/, and dclint (npm)
-under bench/.peers/node/. Workloads: one compose file in a cold process; N copies of the
-fixtures/vantage project (N = 100, 500, 5000) in one process; the shared corpus when present.
-Each tool runs alternately, several rounds; the table shows the median wall time, the ratio
-against each peer, the peak memory of the process and the parse floor (reading and
-C-composing the same files in this process).
+Every tool runs from its own virtualenv under bench/.peers/ (vantage-lint is installed there
+from this checkout, not editable), with bytecode caching on, after one untimed warm-up run:
+compose-lint from PyPI, dclint from npm (bench/.peers/node/). Workloads: one compose file in a
+cold process; N copies of the fixtures/vantage project (N = 100, 500, 5000) in one process; the
+shared corpus when present. Tools run alternately, several rounds; the table shows the median
+wall time, the ratio against each peer, the peak RSS (largest single process: wait4 reports
+the maximum over the process and its workers) and the parse floor (reading and C-composing the
+same compose files in this process). vantage-lint runs twice per workload: with --no-cache
+(all work done) and with a warm result cache (a repeated run, as in pre-commit). On the
+5000-project workload it also runs with --jobs 1 and its output is compared byte for byte
+with the parallel run.
 """
 
 from __future__ import annotations
@@ -32,14 +37,30 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 FIXTURE = ROOT / "fixtures" / "vantage"
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["VANTAGE_LINT_CACHE_DIR"] = str(WORK / "cache")
+
+
 def run_timed(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
     """Wall seconds, peak RSS in KiB (the process and its waited children), exit status."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     _pid, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     return elapsed, usage.ru_maxrss, proc.returncode
+
+
+def ensure_vantage_lint() -> list[str]:
+    """This checkout, installed (not editable) into its own virtualenv like the peers."""
+    venv = PEERS / "vantage-lint"
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True)
+    else:
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--force-reinstall", "--no-deps", str(ROOT)],
+                       check=True)
+    return [str(venv / "bin" / "vantage-lint")]
 
 
 def ensure_compose_lint() -> list[str] | None:
@@ -103,7 +124,11 @@ def parse_floor(files: list[Path]) -> float:
 
 
 def measure_alternating(tools: dict[str, list[str]], rounds: dict[str, int]) -> list[dict]:
-    """Run the tools in turn, round after round, so that machine noise hits all of them alike."""
+    """Run the tools in turn, round after round, so that machine noise hits all of them alike.
+    One untimed run each first: bytecode written, files in the page cache, the result cache
+    filled for the cached variant."""
+    for argv in tools.values():
+        run_timed(argv)
     samples: dict[str, list[tuple[float, int, int]]] = {name: [] for name in tools}
     for index in range(max(rounds.values())):
         for name, argv in tools.items():
@@ -120,6 +145,10 @@ def measure_alternating(tools: dict[str, list[str]], rounds: dict[str, int]) -> 
     ]
 
 
+def _output(argv: list[str]) -> bytes:
+    return subprocess.run(argv, capture_output=True, env=ENV).stdout
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds; skip the 5000-project workload")
@@ -128,7 +157,8 @@ def main() -> int:
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
 
-    vl = [sys.executable, "-m", "vantage_lint", "--isolated", "--format", "json"]
+    vl = ensure_vantage_lint() + ["--isolated", "--format", "json"]
+    shutil.rmtree(WORK / "cache", ignore_errors=True)
     peers: dict[str, list[str]] = {}
     if not args.no_peers:
         for peer, ensure in (("compose-lint", ensure_compose_lint), ("dclint", ensure_dclint)):
@@ -141,11 +171,11 @@ def main() -> int:
     print(f"# vantage-lint benchmark, {time.strftime('%Y-%m-%d')}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.system()} {platform.release()}")
-    print("versions: vantage-lint " + tool_version(vl[:3]) + "".join(
+    print("versions: " + tool_version(vl[:1]) + "".join(
         f"; {name} {tool_version(argv)}" for name, argv in peers.items()))
     print()
-    print("| workload | tool | median wall | peak RSS | ratio vs compose-lint | ratio vs dclint | exit |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload | tool | median wall | per file | peak RSS | vs compose-lint | vs dclint | exit |")
+    print("|---|---|---|---|---|---|---|---|")
 
     one_file = FIXTURE / "docker-compose.yml"
     workloads: list[tuple[str, list[str], list[Path], Path]] = [("one file, cold process", [str(one_file)], [one_file], ROOT)]
@@ -161,8 +191,11 @@ def main() -> int:
         n_rounds = 1 if len(files) >= 5000 else rounds
         # The peers get the same compose files by name (they do not walk for redis.conf).
         file_args = [str(f) for f in files]
-        tools = {"vantage-lint": vl + vl_args}
-        counts = {"vantage-lint": n_rounds}
+        tools = {"vantage-lint --no-cache": vl + ["--no-cache"] + vl_args, "vantage-lint (warm cache)": vl + vl_args}
+        counts = {name: n_rounds for name in tools}
+        if len(files) >= 5000:
+            tools["vantage-lint --no-cache --jobs 1"] = vl + ["--no-cache", "--jobs", "1"] + vl_args
+            counts["vantage-lint --no-cache --jobs 1"] = n_rounds
         if "compose-lint" in peers:
             tools["compose-lint"] = peers["compose-lint"] + file_args
             counts["compose-lint"] = n_rounds
@@ -178,8 +211,16 @@ def main() -> int:
                 other = by_name.get(peer)
                 ratios.append(f"{r['median'] / other['median']:.2f}x" if other and r["name"] != peer else "")
             print(f"| {label} ({len(files)} files) | {r['name']} | {r['median'] * 1000:.0f} ms | "
-                  f"{r['peak_kib'] / 1024:.0f} MiB | {ratios[0]} | {ratios[1]} | {','.join(map(str, r['codes']))} |")
-        print(f"| {label} | parse floor (read + C compose) | {floor * 1000:.0f} ms | | | | |")
+                  f"{r['median'] * 1000 / len(files):.2f} ms | {r['peak_kib'] / 1024:.0f} MiB | {ratios[0]} | "
+                  f"{ratios[1]} | {','.join(map(str, r['codes']))} |")
+        print(f"| {label} | parse floor (read + C compose, 1 core) | {floor * 1000:.0f} ms | "
+              f"{floor * 1000 / len(files):.2f} ms | | | | |")
+        serial = by_name.get("vantage-lint --no-cache --jobs 1")
+        if serial is not None:
+            parallel = by_name["vantage-lint --no-cache"]
+            same = _output(vl + ["--no-cache", "--jobs", "1"] + vl_args) == _output(vl + ["--no-cache"] + vl_args)
+            print(f"| {label} | --jobs speed-up (automatic vs 1) | {serial['median'] / parallel['median']:.2f}x | | | | | "
+                  f"output identical: {'yes' if same else 'NO'} |")
     return 0
 
 

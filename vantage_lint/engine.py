@@ -419,7 +419,8 @@ def fingerprint(finding: Finding, source: SourceFile | None) -> str:
     # Numbers in messages are often line numbers ("first defined at line 12"): leave them out.
     message = _DIGITS.sub("0", finding.message)
     digest = hashlib.sha256(
-        "\x00".join([finding.code, finding.span.path, finding.service or "", normalized, message]).encode()
+        "\x00".join([finding.code, finding.span.path, finding.service or "", normalized, message]).encode(
+            "utf-8", "surrogatepass")
     )
     return digest.hexdigest()[:16]
 

@@ -131,6 +131,13 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
             return result
         builder = _Builder(source, env, result.problems)
         result.root = builder.build(raw_root, 0)
+    except RecursiveAlias as exc:
+        result.problems.append(
+            problem("VL001", builder.span(exc.raw), "an alias refers to the node that contains it (a recursive "
+                    "alias); the document would be infinite", "Point the alias at a node outside itself.",
+                    Severity.ERROR)
+        )
+        result.root = None
     except RecursionError:
         result.problems.append(
             problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
@@ -142,12 +149,14 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
 
 def _syntax_problem(source: SourceFile, exc: Exception) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is not None and getattr(mark, "line", None) is not None:
-        line, column = mark.line + 1, mark.column + 1
+    if mark is not None and getattr(mark, "index", None) is not None and has_odd_line_breaks(source.text):
+        start = min(max(mark.index, 0), len(source.text))
+    elif mark is not None and getattr(mark, "line", None) is not None:
+        start = source.offset(mark.line + 1, mark.column + 1)
     else:
-        line, column = 1, 1
-    start = source.offset(line, column)
+        start = 0
     what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    what = what.encode("utf-8", "replace").decode("utf-8")
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context and context not in what else "")
     return problem("VL001", source.span(start, start), message,
@@ -187,13 +196,35 @@ def _raw_children(node: Any) -> list[Any]:
     return []
 
 
+class RecursiveAlias(Exception):
+    """An alias inside the node its anchor names (``a: &a [*a]``): an infinite document."""
+
+    def __init__(self, raw: Any):
+        super().__init__("recursive alias")
+        self.raw = raw
+
+
+def has_odd_line_breaks(text: str) -> bool:
+    """True when libyaml would count lines differently from us (we count ``\n`` only): a lone
+    CR, NEL, LS or PS, or a second byte-order mark inside the text."""
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return True
+    return not text.isascii() and any(c in text for c in "\x85\u2028\u2029\ufeff")
+
+
 class _Builder:
     def __init__(self, source: SourceFile, env: Mapping[str, str] | None, problems: list[Finding]):
         self.source = source
         self.env = env
         self.problems = problems
         self.memo: dict[int, Node] = {}
+        self.in_progress: set[int] = set()
         self.path = source.path
+        # Marks carry libyaml's line/column; when its idea of a line differs from ours, positions
+        # come from the character offset instead, so line, column and offset always agree.
+        self.by_offset = has_odd_line_breaks(source.text)
+        # libyaml puts a node that ends at EOF without a final newline on a line after the last.
+        self.phantom_from = len(source.text) if source.text and not source.text.endswith("\n") else None
         if env is not None:
             from vantage_lint.compose.interpolation import interpolate
 
@@ -201,6 +232,8 @@ class _Builder:
 
     def span(self, raw: Any) -> Span:
         s, e = raw.start_mark, raw.end_mark
+        if self.by_offset or (self.phantom_from is not None and e.index >= self.phantom_from):
+            return self.source.span(s.index, e.index)
         return Span(self.path, s.line + 1, s.column + 1, e.line + 1, e.column + 1, s.index, e.index)
 
     def build(self, raw: Any, depth: int) -> Node:
@@ -212,18 +245,39 @@ class _Builder:
         kind = raw.id
         if kind == "scalar":
             node: Node = self.scalar(raw)
-        elif kind == "sequence":
-            seq = SeqNode(self.span(raw), raw.tag or "")
-            self.memo[id(raw)] = seq
-            seq.items = [self.build(item, depth + 1) for item in raw.value]
-            node = seq
         else:
-            node = self.mapping(raw, depth)
+            if id(raw) in self.in_progress:
+                raise RecursiveAlias(raw)
+            self.in_progress.add(id(raw))
+            if kind == "sequence":
+                seq = SeqNode(self.span(raw), raw.tag or "")
+                seq.items = [self.build(item, depth + 1) for item in raw.value]
+                node = seq
+            else:
+                node = self.mapping(raw, depth)
+            self.in_progress.discard(id(raw))
         self.memo[id(raw)] = node
         return node
 
-    def scalar(self, raw: Any) -> ScalarNode:
+    def text_of(self, raw: Any) -> str:
+        """A scalar's text; a lone UTF-16 surrogate (from a ``"\\ud800"`` escape, which only the
+        pure parser lets through) is a VL001 and becomes U+FFFD, as Compose's decoder does."""
         text: str = raw.value
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.problems.append(
+                problem("VL001", self.span(raw), "a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff); "
+                        "it is not valid Unicode", "Write the character itself, or a valid \\U escape.",
+                        Severity.ERROR)
+            )
+            text = text.encode("utf-8", "replace").decode("utf-8")
+        return text
+
+    def scalar(self, raw: Any) -> ScalarNode:
+        text = self.text_of(raw)
         tag: str = raw.tag or ""
         style = raw.style or ""
         value: Any = text
@@ -254,7 +308,6 @@ class _Builder:
 
     def mapping(self, raw: Any, depth: int) -> MapNode:
         mapping = MapNode(self.span(raw), raw.tag or "")
-        self.memo[id(raw)] = mapping
         merges: list[tuple[Any, Any]] = []
         for raw_key, raw_value in raw.value:
             if raw_key.tag == MERGE_TAG or (raw_key.id == "scalar" and raw_key.value == "<<" and not raw_key.style):
@@ -266,7 +319,7 @@ class _Builder:
                             "Use a plain string key.", Severity.ERROR)
                 )
                 continue
-            key = raw_key.value
+            key = self.text_of(raw_key)
             key_span = self.span(raw_key)
             if key in mapping.items:
                 first = mapping.keys[key]

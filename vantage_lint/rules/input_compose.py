@@ -269,5 +269,5 @@ def obsolete_version_key(project: Project, ctx: RuleContext) -> Iterator[Finding
         value = root.items["version"]
         edit = delete_line_edit(compose_file.source, key_span, value.span)
         fix = Fix("Remove the version: line", (edit,), Applicability.SAFE) if edit is not None else None
-        yield ctx.finding(key_span, f'top-level "version: {value.text}" is obsolete and ignored by Compose',
-                          fix=fix)
+        shown = f"version: {value.text}" if isinstance(value, ScalarNode) else "version"
+        yield ctx.finding(key_span, f'top-level "{shown}" is obsolete and ignored by Compose', fix=fix)
