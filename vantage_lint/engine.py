@@ -326,9 +326,9 @@ class _Runner:
             context_reset(self.by_scope["service"])
         for conf in project.redis_configs:
             findings.extend(self._redis_rules(conf, project))
-        for source in project.sources.values():
-            source.yaml_root = None  # the tree dies with the project; only the text is kept
-        return findings, list(project.sources)
+        read = list(project.sources)
+        _release(project)
+        return findings, read
 
     def _redis(self, target: Target) -> tuple[list[Finding], list[str]]:
         from vantage_lint.redis.config import parse_redis_config
@@ -362,6 +362,17 @@ class _Runner:
         except Exception as exc:
             where = getattr(subject, "name", None) or getattr(getattr(subject, "source", None), "path", "")
             raise InternalError(f"rule {rule.code} ({rule.name}) failed on {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _release(project: object) -> None:
+    """Let the project's objects go as soon as it is done. Services point back at their project
+    (a reference cycle), so without this each tree would wait for a full cyclic collection, and
+    Python runs those ever more rarely as the findings pile up: memory grew with every project."""
+    for source in project.sources.values():  # type: ignore[attr-defined]
+        source.yaml_root = None  # only the text is kept (excerpts, fixes)
+    for service in project.services.values():  # type: ignore[attr-defined]
+        service.__dict__.clear()
+    project.services.clear()  # type: ignore[attr-defined]
 
 
 def context_reset(pairs: list[tuple[Rule, RuleContext]]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -238,7 +238,7 @@ class ServiceIgnore:
 
     __slots__ = ("service", "source", "codes", "reason", "paths_excluded", "list_node", "key_span", "problems")
 
-    def __init__(self, service: str, source: SourceFile, reason: str | None, paths_excluded: frozenset[str],
+    def __init__(self, service: str, source: SourceFile, reason: str | None, paths_excluded: Container[str],
                  list_node: Any, key_span: Span | None):
         self.service = service
         self.source = source
@@ -342,7 +342,21 @@ def directives_of(source: SourceFile) -> list[Directive]:
 
 # --- x-vantage ignore ---------------------------------------------------------------------------
 
-def service_ignores(source: SourceFile, excluded: frozenset[str]) -> list[ServiceIgnore]:
+class _OtherProjects:
+    """The files of every other project: all claimed files but one's own, without building that
+    set per project (which made suppressions quadratic in the number of projects)."""
+
+    __slots__ = ("claimed", "own")
+
+    def __init__(self, claimed: set[str], own: frozenset[str]):
+        self.claimed = claimed
+        self.own = own
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.claimed and path not in self.own
+
+
+def service_ignores(source: SourceFile, excluded: Container[str]) -> list[ServiceIgnore]:
     """``services.<name>.x-vantage.ignore`` entries written in one Compose file."""
     if "x-vantage" not in source.text:
         return []
@@ -440,7 +454,7 @@ class _Pass:
                 code.rule = self.lookup(code.text)
         return directives, ignores
 
-    def _projects(self, sources: dict[str, SourceFile]) -> list[tuple[list[str], frozenset[str]]]:
+    def _projects(self, sources: dict[str, SourceFile]) -> list[tuple[list[str], Container[str]]]:
         """Per Compose project: its files, and the files of other projects (whose findings a
         service of the same name in this project must not suppress)."""
         from vantage_lint.source import display_path
@@ -454,7 +468,7 @@ class _Pass:
         if len(projects) == 1:
             # included files and extends bases belong to the only project
             projects[0] += [p for p in sources if p.endswith(YAML_SUFFIXES) and p not in claimed]
-        return [(files, frozenset(claimed - set(files))) for files in projects]
+        return [(files, _OtherProjects(claimed, frozenset(files))) for files in projects]
 
     # -- matching --
 

@@ -40,13 +40,14 @@ def suppressed_dict(f: Finding) -> dict[str, Any]:
     return entry
 
 
-def report_dict(report: Report) -> dict[str, Any]:
+def report_dict(report: Report, entries: bool = True) -> dict[str, Any]:
+    """The whole report as plain data (``entries=False``: without the finding lists)."""
     from vantage_lint.findings import Severity
 
     return {
         "tool": {"name": "vantage-lint", "version": __version__},
-        "findings": [finding_dict(f) for f in report.findings],
-        "suppressed": [suppressed_dict(f) for f in report.suppressed],
+        "findings": [finding_dict(f) for f in report.findings] if entries else [],
+        "suppressed": [suppressed_dict(f) for f in report.suppressed] if entries else [],
         "summary": {
             "files": len(report.files),
             "findings": len(report.findings),
@@ -60,19 +61,17 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report, out: TextIO, options: ReportOptions) -> None:
-    """Indented at the top, one finding per line: readable, and each finding goes through the
-    C encoder (a fully indented dump of thousands of findings runs the pure-Python one)."""
-    data = report_dict(report)
+    """Indented at the top, one finding per line: readable, streamed (a report of a monorepo
+    is never held twice in memory), and each finding goes through the C encoder."""
+    data = report_dict(report, entries=False)
     out.write("{\n")
-    keys = list(data)
-    for index, key in enumerate(keys):
-        value = data[key]
-        out.write(f"  {json.dumps(key)}: ")
-        if isinstance(value, list) and value:
-            out.write("[\n")
-            out.write(",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value))
-            out.write("\n  ]")
-        else:
-            out.write(json.dumps(value, ensure_ascii=False))
-        out.write(",\n" if index < len(keys) - 1 else "\n")
+    out.write(f'  "tool": {json.dumps(data["tool"])},\n')
+    for key, findings, entry in (("findings", report.findings, finding_dict),
+                                 ("suppressed", report.suppressed, suppressed_dict)):
+        out.write(f'  "{key}": [')
+        for index, f in enumerate(findings):
+            out.write(",\n    " if index else "\n    ")
+            out.write(json.dumps(entry(f), ensure_ascii=False))
+        out.write("\n  ],\n" if findings else "],\n")
+    out.write(f'  "summary": {json.dumps(data["summary"])}\n')
     out.write("}\n")
