@@ -138,7 +138,7 @@ def _env_secrets(text: str) -> set[str]:
 
 
 def _yaml_secrets(path: str, text: str) -> set[str]:
-    from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
+    from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, walk
     from vantage_lint.compose.yaml_loader import parse_yaml
     from vantage_lint.source import SourceError, decode
 
@@ -147,31 +147,23 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
     except SourceError:
         return set()
     found: set[str] = set()
-    stack = [root] if root is not None else []
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in walk(root):
         if isinstance(node, MapNode):
             for key, value in node.items.items():
-                if isinstance(value, ScalarNode):
-                    if isinstance(key, str) and is_secret_name(key) and isinstance(value.value, str):
-                        found.add(value.value)
-                else:
-                    stack.append(value)
+                if (isinstance(value, ScalarNode) and isinstance(key, str) and is_secret_name(key)
+                        and isinstance(value.value, str)):
+                    found.add(value.value)
         elif isinstance(node, SeqNode):
             previous = ""
             for item in node.items:
-                if isinstance(item, ScalarNode) and isinstance(item.value, str):
-                    if previous in PASSWORD_FLAGS:
-                        found.add(item.value)
-                    item_name, sep, item_value = item.value.partition("=")
-                    if sep and is_secret_name(item_name) and " " not in item_name:
-                        found.add(item_value)
-                    previous = item.value.strip()
-                else:
+                text = item.value if isinstance(item, ScalarNode) and isinstance(item.value, str) else None
+                if text is None:
                     previous = ""
-                    stack.append(item)
+                    continue
+                if previous in PASSWORD_FLAGS:
+                    found.add(text)
+                item_name, sep, item_value = text.partition("=")
+                if sep and is_secret_name(item_name) and " " not in item_name:
+                    found.add(item_value)
+                previous = text.strip()
     return found

@@ -125,6 +125,22 @@ class SeqNode(Node):
         return f"SeqNode({len(self.items)} items @ {self.span})"
 
 
+def walk(root: Node | None) -> Iterator[Node]:
+    """Every node under ``root`` once, ``root`` first (a node shared by aliases is seen once)."""
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node
+        if isinstance(node, MapNode):
+            stack.extend(reversed(node.items.values()))
+        elif isinstance(node, SeqNode):
+            stack.extend(reversed(node.items))
+
+
 def child(node: Node | None, *path: str | int) -> Node | None:
     """The node at ``path`` below ``node`` (keys for mappings, indexes for sequences), or None."""
     for step in path:
