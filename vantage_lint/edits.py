@@ -450,6 +450,49 @@ def append_line_edit(source: SourceFile, line: str) -> Edit:
 # Sharing: anchors, merge keys and extends bases
 
 
+def depends_on_healthy_edit(source: SourceFile, service_node: MapNode, name: str,
+                            healthy: set[str]) -> tuple[Edit | None, Node]:
+    """Make ``depends_on`` of a service wait for ``name`` with ``condition: service_healthy``;
+    returns the edit and the node it changes (for :func:`guard_fix`).
+
+    Without ``depends_on`` the key is added. The short form becomes the long form: the names in
+    ``healthy`` (and ``name``) wait for ``service_healthy``, the others keep ``service_started``
+    (what the short form meant). In the long form the entry's condition is set or added."""
+    wait = {"condition": "service_healthy"}
+    node = service_node.items.get("depends_on")
+    if node is None:
+        return insert_key_edit(source, service_node, "depends_on", {name: wait}), service_node
+    if isinstance(node, SeqNode):
+        if not key_is_written(source, service_node, "depends_on"):
+            return None, node
+        items = [item for item in node.items if isinstance(item, ScalarNode)]
+        if len(items) != len(node.items) or any(not _inside(item, node) for item in items):
+            return None, node  # entries merged from another file: the long form would duplicate them
+        long_form: dict[str, Value] = {
+            item.text: {"condition": "service_healthy" if item.text in healthy else "service_started"}
+            for item in items
+        }
+        long_form[name] = wait
+        return replace_value_edit(source, service_node, "depends_on", long_form), node
+    if not isinstance(node, MapNode):
+        return None, node
+    entry = node.items.get(name)
+    condition = entry.items.get("condition") if isinstance(entry, MapNode) else None
+    if entry is None:
+        return insert_key_edit(source, node, name, wait), node
+    if isinstance(condition, ScalarNode):
+        return replace_scalar_edit(source, condition, "service_healthy"), condition
+    if isinstance(entry, MapNode):
+        return insert_key_edit(source, entry, "condition", "service_healthy"), entry
+    if isinstance(entry, ScalarNode) and entry.value is None:
+        return replace_value_edit(source, node, name, wait), node
+    return None, node
+
+
+def _inside(item: Node, outer: Node) -> bool:
+    return item.span.path == outer.span.path and outer.span.start <= item.span.start <= outer.span.end
+
+
 def source_of(project: Project, node: Node) -> SourceFile | None:
     """The file ``node`` was written in."""
     return project.sources.get(node.span.path)

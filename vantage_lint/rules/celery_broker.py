@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 from vantage_lint.celery.command import Setting
 from vantage_lint.compose.merge import pairs_as_map
-from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child
+from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, child
 from vantage_lint.compose.roles import command_written, written_text
 from vantage_lint.context import RuleContext
-from vantage_lint.edits import guard_fix, insert_key_edit, replace_scalar_edit, replace_value_edit, source_of
+from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity, Span
 from vantage_lint.registry import rule
 from vantage_lint.rules.celery_options import (
@@ -325,10 +325,6 @@ def _waits_healthy(service: Service, broker: str) -> bool:
     return dep is not None and dep.condition == "service_healthy"
 
 
-def _inside(item: Node, outer: Node) -> bool:
-    return item.span.path == outer.span.path and outer.span.start <= item.span.start <= outer.span.end
-
-
 def _wait_fix(service: Service, broker: Service) -> tuple[Fix | None, str]:
     """``depends_on: {broker: {condition: service_healthy}}``, written where depends_on is."""
     project = service.project
@@ -336,31 +332,7 @@ def _wait_fix(service: Service, broker: Service) -> tuple[Fix | None, str]:
     source = source_of(project, node if node is not None else service.node)
     if source is None:
         return None, ""
-    healthy = {"condition": "service_healthy"}
-    target: Node = node if node is not None else service.node
-    edit = None
-    if node is None:
-        edit = insert_key_edit(source, service.node, "depends_on", {broker.name: healthy})
-    elif isinstance(node, SeqNode):
-        items = [item for item in node.items if isinstance(item, ScalarNode)]
-        if len(items) != len(node.items) or any(not _inside(item, node) for item in items):
-            return None, ""
-        long_form = {item.text: {"condition": "service_started"} for item in items}
-        long_form[broker.name] = healthy
-        edit = replace_value_edit(source, service.node, "depends_on", long_form)
-    elif isinstance(node, MapNode):
-        entry = node.items.get(broker.name)
-        condition = child(entry, "condition") if isinstance(entry, MapNode) else None
-        if entry is None:
-            edit = insert_key_edit(source, node, broker.name, healthy)
-        elif isinstance(condition, ScalarNode):
-            target = condition
-            edit = replace_scalar_edit(source, condition, "service_healthy")
-        elif isinstance(entry, MapNode):
-            target = entry
-            edit = insert_key_edit(source, entry, "condition", "service_healthy")
-        elif isinstance(entry, ScalarNode) and entry.value is None:
-            edit = replace_value_edit(source, node, broker.name, healthy)
+    edit, target = depends_on_healthy_edit(source, service.node, broker.name, {broker.name})
     if edit is None:
         return None, ""
     fix = Fix(f'Wait for "{broker.name}" with condition: service_healthy', (edit,), Applicability.UNSAFE)

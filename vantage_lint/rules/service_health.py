@@ -11,17 +11,10 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from vantage_lint.compose.model import ImageRef, Service
-from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child
+from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, child
 from vantage_lint.compose.units import compose_duration
 from vantage_lint.context import RuleContext
-from vantage_lint.edits import (
-    guard_fix,
-    insert_key_edit,
-    key_is_written,
-    replace_scalar_edit,
-    replace_value_edit,
-    source_of,
-)
+from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import rule
 
@@ -370,30 +363,8 @@ def _healthy_fix(service: Service, dep: Any, patterns: list[str]) -> tuple[Fix |
     source = source_of(project, node)
     if source is None:
         return None, ""
-    edit = None
-    target: Node = node
-    if dep.short_form:
-        if not isinstance(node, SeqNode) or not key_is_written(source, service.node, "depends_on"):
-            return None, ""
-        items = [item for item in node.items if isinstance(item, ScalarNode)]
-        if len(items) != len(node.items) or any(not _inside(item, node) for item in items):
-            return None, ""  # entries merged from another file: the long form would duplicate them
-        flagged = set(_waits_unhealthy(service, patterns))
-        long_form = {
-            item.text: {"condition": "service_healthy" if item.text in flagged else "service_started"} for item in items
-        }
-        edit = replace_value_edit(source, service.node, "depends_on", long_form)
-    elif isinstance(node, MapNode):
-        entry = node.items.get(dep.name)
-        condition = _condition_node(entry) if entry is not None else None
-        if isinstance(condition, ScalarNode):
-            target = condition
-            edit = replace_scalar_edit(source, condition, "service_healthy")
-        elif isinstance(entry, MapNode):
-            target = entry
-            edit = insert_key_edit(source, entry, "condition", "service_healthy")
-        elif isinstance(entry, ScalarNode) and entry.value is None:
-            edit = replace_value_edit(source, node, dep.name, {"condition": "service_healthy"})
+    flagged = set(_waits_unhealthy(service, patterns))
+    edit, target = depends_on_healthy_edit(source, service.node, dep.name, flagged)
     if edit is None:
         return None, ""
     fix = Fix(f'Wait for "{dep.name}" with condition: service_healthy', (edit,), Applicability.UNSAFE)
@@ -403,10 +374,6 @@ def _healthy_fix(service: Service, dep: Any, patterns: list[str]) -> tuple[Fix |
         return dep.name in _waits_unhealthy(services[name], patterns)
 
     return guard_fix(project, target, fix, wants)
-
-
-def _inside(item: Node, outer: Node) -> bool:
-    return item.span.path == outer.span.path and outer.span.start <= item.span.start <= outer.span.end
 
 
 @rule(
