@@ -371,7 +371,7 @@ def _release(project: object) -> None:
     for source in project.sources.values():  # type: ignore[attr-defined]
         source.yaml_root = None  # only the text is kept (excerpts, fixes)
     for service in project.services.values():  # type: ignore[attr-defined]
-        service.__dict__.clear()
+        service.__dict__.clear()  # its cached links and roles point at other services too
     project.services.clear()  # type: ignore[attr-defined]
 
 

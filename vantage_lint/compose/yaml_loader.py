@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
@@ -27,17 +28,15 @@ PURE_RETRY_LIMIT = 1024 * 1024
 _INT = re.compile(r"[-+]?[0-9]+$")
 _TAG_PREFIX = "tag:yaml.org,2002:"
 
-_yaml_factory: Any = None
+@cache
+def _composer(pure: bool = False) -> Any:
+    """ruamel's safe loader: the C parser, or (``pure``) its pure-Python parser."""
+    from ruamel.yaml import YAML
 
-
-def _composer() -> Any:
-    global _yaml_factory
-    if _yaml_factory is None:
-        from ruamel.yaml import YAML
-
-        _yaml_factory = YAML(typ="safe", pure=False)
-        _yaml_factory.Resolver = _resolver_class()
-    return _yaml_factory
+    yaml = YAML(typ="safe", pure=pure)
+    if not pure:
+        yaml.Resolver = _resolver_class()
+    return yaml
 
 
 def _compose(text: str) -> Any:
@@ -53,23 +52,11 @@ def _compose(text: str) -> Any:
         if len(text) > PURE_RETRY_LIMIT:
             raise
         try:
-            return _pure_composer().compose(text)
+            return _composer(pure=True).compose(text)
         except RecursionError:
             raise
         except Exception:
             raise c_error from None
-
-
-_pure_factory: Any = None
-
-
-def _pure_composer() -> Any:
-    global _pure_factory
-    if _pure_factory is None:
-        from ruamel.yaml import YAML
-
-        _pure_factory = YAML(typ="safe", pure=True)
-    return _pure_factory
 
 
 def _resolver_class() -> type:
