@@ -73,6 +73,8 @@ FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gi
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--stdin-filename", metavar="NAME", help="File name to report for input read from `-`.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", help="Color output.")
+@click.option("--show-compose", is_flag=True, help="Print the project as resolved, as `docker compose config --format json`.")
+@click.option("--show-origins", is_flag=True, help="With --show-compose: add the file:line of every value.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
 @click.version_option(__version__, "--version", prog_name="vantage-lint")
 def command(**kwargs: object) -> None:
@@ -110,6 +112,8 @@ def run(
     stdin_filename: str | None,
     color: str,
     debug: bool,
+    show_compose: bool = False,
+    show_origins: bool = False,
 ) -> int:
     try:
         if no_cache:
@@ -149,6 +153,11 @@ def run(
             path_list.remove("-")
             inputs.stdin_text = sys.stdin.read()
             inputs.stdin_filename = stdin_filename or "stdin.yml"
+        if show_compose or show_origins:
+            from vantage_lint.compose.show_cli import show_compose_text
+
+            click.echo(show_compose_text(path_list, settings, inputs, origins=show_origins))
+            return EXIT_CLEAN
         if fix or diff:
             from vantage_lint.fixer import run_fixes
 

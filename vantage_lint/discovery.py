@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vantage_lint.compose.project import DEFAULT_FILES, override_file_for
+from vantage_lint.compose.project import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, override_file_for
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 SKIPPED_DIRS = {
@@ -70,8 +70,9 @@ def _add_file(path: Path, compose: list[Target], redis: list[Target], seen: set[
     if name.endswith((".yml", ".yaml")):
         files = [path]
         if is_override_name(name):
-            base = path.with_name(name.replace(".override.", ".", 1))
-            if base.is_file():
+            names = DEFAULT_FILES if name in DEFAULT_OVERRIDE_FILES else (name.replace(".override.", ".", 1),)
+            base = next((path.with_name(n) for n in names if path.with_name(n).is_file()), None)
+            if base is not None:
                 files = [base, path]
         elif name in DEFAULT_FILES:
             override = override_file_for(path)
@@ -105,9 +106,8 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
             if _excluded(path, exclude):
                 continue
             if is_compose_name(name):
-                if is_override_name(name) and any(
-                    (current / n).is_file() for n in (name.replace(".override.", ".", 1),)
-                ):
+                bases = DEFAULT_FILES if name in DEFAULT_OVERRIDE_FILES else (name.replace(".override.", ".", 1),)
+                if is_override_name(name) and any((current / n).is_file() for n in bases):
                     continue  # merged with its base file
                 _add_file(path, compose, redis, seen, explicit=False)
             elif name.endswith(".conf") and _looks_like_redis(path):

@@ -115,6 +115,8 @@ class Dependency:
     required: bool
     node: Node                  # the entry (short form scalar or long form mapping)
     key_span: Span
+    # Added by Compose from links / network_mode, ipc, pid... "service:X" / volumes_from.
+    implicit: bool = False
 
     @property
     def span(self) -> Span:
@@ -164,6 +166,16 @@ class Service:
     def sub_span(self, node: ScalarNode, start: int, end: int) -> Span:
         source = self.project.sources.get(node.span.path)
         return sub_span(node, start, end, source.text if source else None)
+
+    def base_dir(self, node: Node) -> Path:
+        """Where a relative path written at ``node`` resolves from: the project directory for
+        the ``-f`` files, the file's own folder for an included or extended file (as Compose)."""
+        path = node.span.path
+        if not path or any(f.source.path == path for f in self.project.files):
+            return self.project.directory
+        source = self.project.sources.get(path)
+        real = getattr(source, "real_path", None) if source is not None else None
+        return (Path(real) if real else Path(path)).parent
 
     @property
     def x_vantage(self) -> MapNode | None:
@@ -252,7 +264,7 @@ class Service:
                 req = item.get("required")
                 required = not (isinstance(req, ScalarNode) and req.value in (False, "false"))
             if isinstance(path_node, ScalarNode) and path_node.text:
-                base = self.project.directory
+                base = self.base_dir(path_node)
                 result.append(((base / path_node.text), path_node, required))
         return result
 
@@ -345,7 +357,28 @@ class Service:
                 required = child(entry, "required")
                 req = not (isinstance(required, ScalarNode) and required.value in (False, "false"))
                 result[name] = Dependency(name, condition, False, req, entry, node.keys[name])
+        for name, entry in self.implicit_dependencies():
+            if name and name not in result:
+                result[name] = Dependency(name, "service_started", True, True, entry, entry.span, implicit=True)
         return result
+
+    def implicit_dependencies(self) -> list[tuple[str, ScalarNode]]:
+        """The services Compose adds to depends_on: ``links``, ``volumes_from`` and the
+        ``service:X`` namespaces (compose-go's dependency resolution)."""
+        found: list[tuple[str, ScalarNode]] = []
+        links = self.get("links")
+        if isinstance(links, SeqNode):
+            found += [(i.text.split(":", 1)[0], i) for i in links.items if isinstance(i, ScalarNode)]
+        for key in ("network_mode", "ipc", "pid", "uts", "cgroup"):
+            node = self.get(key)
+            if isinstance(node, ScalarNode) and node.text.startswith("service:"):
+                found.append((node.text[len("service:"):], node))
+        volumes_from = self.get("volumes_from")
+        if isinstance(volumes_from, SeqNode):
+            for item in volumes_from.items:
+                if isinstance(item, ScalarNode) and not item.text.startswith("container:"):
+                    found.append((item.text.split(":", 1)[0], item))
+        return found
 
     @cached_property
     def networks(self) -> list[str]:
@@ -470,6 +503,8 @@ def _short_port(node: ScalarNode) -> Port | None:
         host_ip = text[1:close]
         text = text[close + 2 :] if close != -1 else ""
     parts = text.split(":")
+    if len(parts) > 3:  # an unbracketed IPv6 host IP ("::1:6379:6379"), as compose-go reads it
+        parts = [":".join(parts[:-2])] + parts[-2:]
     if len(parts) == 3:
         host_ip, published, target = parts
     elif len(parts) == 2:
@@ -483,7 +518,8 @@ def _short_mount(text: str, node: Node) -> Mount | None:
     """``SOURCE:TARGET[:MODE]`` or a bare ``TARGET`` (anonymous volume)."""
     parts = text.split(":")
     # A Windows drive letter ("C:\\x") is part of the source.
-    if len(parts) > 2 and len(parts[0]) == 1 and parts[1].startswith(("\\", "/")):
+    # "." and "/" are sources too (".:/app:ro"): only a letter is a drive.
+    if len(parts) > 2 and len(parts[0]) == 1 and parts[0].isalpha() and parts[1].startswith(("\\", "/")):
         parts = [parts[0] + ":" + parts[1]] + parts[2:]
     if len(parts) == 1:
         return Mount("volume", None, parts[0], False, node, False)

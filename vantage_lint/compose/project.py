@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+# compose-go takes the first of these beside a default-named file, whatever its extension.
+DEFAULT_OVERRIDE_FILES = (
+    "compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml",
+)
 MAX_INCLUDE_DEPTH = 20
 
 Reader = Callable[[Path], SourceFile]
@@ -60,7 +64,13 @@ class Project:
 
 
 def override_file_for(base: Path) -> Path | None:
-    """``docker-compose.yml`` → ``docker-compose.override.yml`` (same extension), if it exists."""
+    """The override file Compose layers over ``base``: for a default-named base the first
+    existing default override name (any extension, as compose-go), else ``STEM.override.EXT``."""
+    if base.name in DEFAULT_FILES:
+        for name in DEFAULT_OVERRIDE_FILES:
+            if (base.parent / name).is_file():
+                return base.parent / name
+        return None
     candidate = base.with_name(f"{base.stem}.override{base.suffix}")
     return candidate if candidate.is_file() else None
 
@@ -73,6 +83,12 @@ def default_files(directory: Path) -> list[Path]:
             override = override_file_for(path)
             return [path] + ([override] if override else [])
     return []
+
+
+def normalized_project_name(name: str) -> str:
+    """compose-go's normalisation: lowercase, only ``[a-z0-9_-]``, starting with a letter or digit."""
+    kept = "".join(c for c in name.lower() if c.isascii() and (c.isalnum() or c in "_-"))
+    return kept.lstrip("_-")
 
 
 class _Loader:
@@ -140,6 +156,9 @@ def load_project(
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
     env = _interpolation_env(loader, directory, env_files, environ)
+    # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
+    # known before the files are interpolated, so only the folder counts here).
+    env.setdefault("COMPOSE_PROJECT_NAME", normalized_project_name(directory.resolve().name))
     compose_files: list[ComposeFile] = []
     merged: MapNode | None = None
     for path in files:

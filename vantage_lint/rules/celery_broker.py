@@ -406,6 +406,8 @@ def celery_not_waiting_for_broker(service: Service, ctx: RuleContext) -> Iterato
         condition = child(dep.node, "condition") if isinstance(dep.node, MapNode) else None
         at = condition.span if condition is not None else dep.span
         state = f"waits only for {dep.condition}" if not dep.short_form else "waits only for it to start (short form)"
+        if dep.implicit:
+            state = "waits only for it to start (an implicit dependency through links or service:)"
     role = "beat" if service.has_role("celery-beat") and not service.has_role("celery-worker") else "worker"
     message = (f'Celery {role} "{service.name}" uses "{broker.name}" as its broker ({how}) but {state}: it can start '
                "before the broker accepts connections")

@@ -1,0 +1,241 @@
+"""``--show-compose``: the project as vantage-lint resolved it, in the shape of
+``docker compose config --format json`` (long syntax for ports, volumes and depends_on,
+``environment`` as a mapping with ``env_file`` values folded in, absolute bind sources).
+
+With ``origins`` an ``x-vantage-origins`` mapping gives, for each written value, the
+``file:line`` it came from (keys are dotted paths such as ``services.web.image``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from pathlib import Path
+from typing import Any
+
+from vantage_lint.compose.merge import pairs_as_map
+from vantage_lint.compose.model import Service
+from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.compose.project import Project, normalized_project_name
+
+# Keys compose-go writes as plain lists / mappings once the short forms are expanded.
+_MAPPING_KEYS = ("labels", "annotations", "sysctls")
+_DROPPED = ("env_file", "extends")
+
+
+def project_name(project: Project) -> str:
+    """``name:`` or the folder name normalised as Compose does (lowercase, [a-z0-9_-])."""
+    root = project.root
+    name = root.get("name") if root is not None else None
+    if isinstance(name, ScalarNode) and name.text:
+        return name.text
+    return normalized_project_name(project.directory.resolve().name)
+
+
+def active_profiles(project: Project) -> set[str]:
+    """``COMPOSE_PROFILES`` from the environment or ``.env`` (comma-separated)."""
+    return {p.strip() for p in project.env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+
+
+def service_enabled(service: Service, active: set[str]) -> bool:
+    node = service.get("profiles")
+    profiles = {i.text for i in node.items if isinstance(i, ScalarNode)} if isinstance(node, SeqNode) else set()
+    return not profiles or "*" in active or bool(profiles & active)
+
+
+def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
+    name = project_name(project)
+    result: dict[str, Any] = {"name": name, "services": {}}
+    used: dict[str, set[str]] = {"networks": set(), "volumes": set()}
+    active = active_profiles(project)
+    for service in sorted(project.services.values(), key=lambda s: s.name):
+        if not service_enabled(service, active):
+            continue  # Compose leaves out services of profiles that are not active
+        shown = show_service(service)
+        used["networks"].update(shown.get("networks") or {})
+        used["volumes"].update(m["source"] for m in shown.get("volumes", []) if m.get("type") == "volume"
+                               and m.get("source"))
+        result["services"][service.name] = shown
+    for section in ("networks", "volumes", "secrets", "configs"):
+        node = project.top(section)
+        entries: dict[str, Any] = {}
+        if node is not None:
+            for key, value in node.items.items():
+                if section in used and key not in used[section]:
+                    continue  # `config` drops networks and volumes no service uses
+                entries[key] = _resource(value, key, name, section, project.directory)
+        if section == "networks" and "default" in used["networks"] and "default" not in entries:
+            entries["default"] = {"name": f"{name}_default", "ipam": {}}
+        if entries:
+            result[section] = entries
+    if origins:
+        found: dict[str, str] = {}
+        if project.root is not None:
+            _origins(project.root, "", found)
+        result["x-vantage-origins"] = found
+    return result
+
+
+def _resource(node: Node, key: str, project: str, section: str, directory: Path) -> Any:
+    value = node.plain() if isinstance(node, MapNode) else {}
+    value = dict(value or {})
+    external = value.get("external") in (True, "true")
+    if "name" not in value:
+        value["name"] = key if external else f"{project}_{key}"
+    if section == "networks" and not external:
+        value.setdefault("ipam", {})
+    if "file" in value and isinstance(value["file"], str):
+        value["file"] = str((directory / value["file"]).resolve())
+    return value
+
+
+def show_service(service: Service) -> dict[str, Any]:
+    node = service.node
+    out: dict[str, Any] = {}
+    for key, value in node.items.items():
+        if key in _DROPPED or key.startswith("x-"):
+            continue
+        out[key] = value.plain()
+    for key in ("command", "entrypoint"):
+        out[key] = _argv(service.get(key))
+    env = service.project.env
+    # A bare `NAME` takes its value from the interpolation environment (shell, then .env).
+    environment = {name: var.value if var.value is not None else env.get(name)
+                   for name, var in service.environment.items()}
+    if environment:
+        out["environment"] = environment
+    else:
+        out.pop("environment", None)
+    for key in _MAPPING_KEYS:
+        if key in node.items and node.items[key] is not None:
+            # A label without a value is an empty string to Compose.
+            out[key] = {k: ("" if v is None or v.plain() is None else _text(v.plain()))
+                        for k, v in pairs_as_map(node.items[key]).items.items()}
+    if service.ports:
+        out["ports"] = [_port(p) for p in service.ports]
+    if service.mounts:
+        home = env.get("HOME", "~")
+        out["volumes"] = [_mount(m, service.base_dir(m.node), home) for m in service.mounts]
+    if service.depends_on:
+        out["depends_on"] = {
+            d.name: {"condition": d.condition, "required": d.required} for d in service.depends_on.values()
+        }
+    networks = service.get("networks")
+    if isinstance(networks, SeqNode):
+        out["networks"] = {n: None for n in service.networks}
+    elif isinstance(networks, MapNode):
+        out["networks"] = {k: (v.plain() or None) for k, v in networks.items.items()}
+    elif "network_mode" not in node.items:
+        out["networks"] = {"default": None}
+    build = service.get("build")
+    if isinstance(build, ScalarNode):
+        out["build"] = {"context": build.text, "dockerfile": "Dockerfile"}
+    if isinstance(out.get("build"), dict):
+        context = out["build"].get("context") or "."
+        if "://" not in str(context) and not str(context).startswith("git@"):
+            out["build"]["context"] = str((service.base_dir(build) / str(context)).resolve())
+        out["build"].setdefault("dockerfile", "Dockerfile")
+    for key in ("restart", "user", "hostname", "container_name"):
+        if key in out and out[key] is not None and not isinstance(out[key], str):
+            out[key] = _text(out[key])
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _argv(node: Node | None) -> list[str] | None:
+    if isinstance(node, ScalarNode) and node.value is not None:
+        try:
+            return shlex.split(node.text)
+        except ValueError:
+            return [node.text]
+    if isinstance(node, SeqNode):
+        return [item.text for item in node.items if isinstance(item, ScalarNode)]
+    return None
+
+
+def _port(port: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"mode": "ingress"}
+    if port.long_syntax and isinstance(port.node, MapNode):
+        mode = port.node.get("mode")
+        if isinstance(mode, ScalarNode):
+            entry["mode"] = mode.text
+    if port.host_ip:
+        entry["host_ip"] = port.host_ip
+    target = port.target_port()
+    entry["target"] = target if target is not None and "-" not in port.target else port.target
+    if port.published:
+        entry["published"] = port.published
+    entry["protocol"] = port.protocol
+    return entry
+
+
+def _mount(mount: Any, directory: Path, home: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": mount.type}
+    source = mount.source
+    if mount.type == "bind" and source:
+        if source == "~" or source.startswith("~/"):
+            source = home + source[1:]
+        elif not source.startswith("/"):
+            source = str((directory / source).resolve())
+    if source:
+        entry["source"] = source
+    # compose-go applies path.Clean to targets ("/data/" and "/data" are one mount).
+    entry["target"] = posixpath.normpath(mount.target) if mount.target.startswith("/") else mount.target
+    if mount.read_only:
+        entry["read_only"] = True
+    if mount.long_syntax and isinstance(mount.node, MapNode):
+        for key, value in mount.node.items.items():
+            if key not in ("type", "source", "target", "read_only"):
+                entry[key] = value.plain()
+    if mount.type == "bind":
+        entry.setdefault("bind", {"create_host_path": True})
+    elif mount.type == "volume":
+        entry.setdefault("volume", {})
+    return entry
+
+
+def _origins(node: Node, prefix: str, found: dict[str, str]) -> None:
+    """Every scalar's ``file:line``, and each mapping key's, by dotted path."""
+    if isinstance(node, MapNode):
+        for key, value in node.items.items():
+            path = f"{prefix}.{key}" if prefix else key
+            at = node.keys.get(key)
+            if at is not None:
+                found[path] = f"{at.path}:{at.line}"
+            _origins(value, path, found)
+    elif isinstance(node, SeqNode):
+        for index, item in enumerate(node.items):
+            _origins(item, f"{prefix}.{index}", found)
+    elif isinstance(node, ScalarNode) and prefix:
+        found[prefix] = f"{node.span.path}:{node.span.line}"
+
+
+def redact_shown(data: Any, name: str = "") -> Any:
+    """Mask secrets in a shown model (ours or Compose's): values of secret-named keys and
+    passwords inside strings (URLs, ``--requirepass``), as every other output does."""
+    from vantage_lint.secrets import is_secret_name, mask, redact
+
+    if isinstance(data, dict):
+        return {k: redact_shown(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [redact_shown(v, name) for v in data]
+    if isinstance(data, str):
+        if name and is_secret_name(name) and not data.startswith("$"):
+            return mask(data)
+        return redact(data)
+    return data
+
+
+def show_text(projects: list[Project], origins: bool = False) -> str:
+    """One project: its JSON object; several (a folder walk): a JSON array of them."""
+    import json
+
+    shown = [redact_shown(show_project(p, origins)) for p in projects]
+    return json.dumps(shown[0] if len(shown) == 1 else shown, indent=2, ensure_ascii=False)
