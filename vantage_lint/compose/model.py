@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child, scalar_text, sub_span
+from vantage_lint.compose.roles import service_roles
 from vantage_lint.compose.units import compose_bytes, compose_cpus
 from vantage_lint.findings import Span
 
@@ -477,8 +478,6 @@ class Service:
 
     @cached_property
     def roles(self) -> frozenset[str]:
-        from vantage_lint.compose.roles import service_roles
-
         return service_roles(self)
 
     def has_role(self, *roles: str) -> bool:

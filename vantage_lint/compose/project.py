@@ -7,16 +7,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vantage_lint.compose.merge import RESET_TAG, merge
+from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.source import SourceError, SourceFile
-
-if TYPE_CHECKING:
-    from vantage_lint.compose.model import Service
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 # compose-go takes the first of these beside a default-named file, whatever its extension.
@@ -181,8 +179,6 @@ def load_project(
         sources=loader.sources,
         reader=reader,
     )
-    from vantage_lint.compose.model import build_services
-
     project.services = build_services(project)
     return project
 

@@ -225,7 +225,15 @@ def redact_shown(data: Any, name: str = "") -> Any:
     if isinstance(data, dict):
         return {k: redact_shown(v, k) for k, v in data.items()}
     if isinstance(data, list):
-        return [redact_shown(v, name) for v in data]
+        out = [redact_shown(v, name) for v in data]
+        for i in range(1, len(out)):
+            # exec form: a password is the item after its flag ("--requirepass", "pw")
+            prev, item = data[i - 1], data[i]
+            if isinstance(prev, str) and isinstance(item, str) and not item.startswith("$"):
+                pair = f"{prev} {item}"
+                if redact(pair) != pair and redact(prev) == prev:
+                    out[i] = mask(item)
+        return out
     if isinstance(data, str):
         if name and is_secret_name(name) and not data.startswith("$"):
             return mask(data)

