@@ -23,7 +23,7 @@ def env_for(directory: Path) -> dict[str, str]:
     return {**ENV, "PWD": str(directory)}
 # The fields compared, per service; others are shown but not yet proven equal.
 FIELDS = ("image", "command", "entrypoint", "environment", "ports", "volumes", "depends_on", "restart",
-          "profiles", "user", "cap_add", "labels", "working_dir", "network_mode", "hostname")
+          "profiles", "user", "cap_add", "labels", "working_dir", "network_mode", "hostname", "logging", "build", "networks")
 
 
 def oracle(files: list[Path], directory: Path) -> tuple[dict[str, Any] | None, str]:
@@ -72,6 +72,10 @@ def normalise(model: dict[str, Any]) -> dict[str, Any]:
             elif key == "volumes":
                 value = sorted(json.dumps({k: v for k, v in m.items() if k in ("type", "source", "target", "read_only")},
                                           sort_keys=True) for m in value)
+            elif key == "build":
+                value = {k: value.get(k) for k in ("context", "dockerfile", "args", "target") if value.get(k)}
+            elif key == "networks":
+                value = {k: (v or None) for k, v in value.items()}
             elif key == "depends_on":
                 value = {k: (v or {}).get("condition", "service_started") for k, v in value.items()}
             elif key in ("cap_add", "profiles"):

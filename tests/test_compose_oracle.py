@@ -108,7 +108,7 @@ def test_corpus_agrees_with_compose() -> None:
         try:
             _check(name, files)
         except AssertionError as exc:  # pytest.fail raises a subclass of it too
-            failures.append(str(exc).splitlines()[0])
+            failures.append(" ".join(str(exc).splitlines()[:3]))
         except pytest.fail.Exception as exc:
             failures.append(str(exc))
     assert not failures, "\n".join(failures)

@@ -23,6 +23,17 @@ def merge(base: Node, over: Node, path: tuple[str, ...] = ()) -> Node:
     """The result of writing ``over`` on top of ``base`` at ``path`` (keys from the root)."""
     if over.tag == OVERRIDE_TAG:
         return over
+    key = path[-1] if path else ""
+    in_service = len(path) == 3 and path[0] == "services"
+    if in_service and type(base) is not type(over):
+        # compose-go merges the canonical forms: a list and a mapping, a string and a list...
+        base, over = _canonical(key, base), _canonical(key, over)
+    if in_service and key == "logging" and isinstance(base, MapNode) and isinstance(over, MapNode):
+        driver, previous = over.get("driver"), base.get("driver")
+        if isinstance(driver, ScalarNode) and isinstance(previous, ScalarNode) and driver.text != previous.text:
+            return over  # another driver: its options do not mix with the old one's
+    if path[-2:] == ("build", "args") and type(base) is not type(over):
+        return _merge_maps(pairs_as_map(base), pairs_as_map(over), path)
     if isinstance(base, MapNode) and isinstance(over, MapNode):
         return _merge_maps(base, over, path)
     if isinstance(base, SeqNode) and isinstance(over, SeqNode):
@@ -60,6 +71,26 @@ def _merge_seqs(base: SeqNode, over: SeqNode, path: tuple[str, ...]) -> Node:
         return result
     result.items = list(base.items) + list(over.items)
     return result
+
+
+def _canonical(key: str, node: Node) -> Node:
+    """The long form of ``depends_on``/``networks`` lists, ``build`` strings, ``env_file`` strings."""
+    if key in ("depends_on", "networks") and isinstance(node, SeqNode):
+        result = MapNode(node.span, node.tag)
+        for item in node.items:
+            if isinstance(item, ScalarNode) and item.text:
+                empty = ScalarNode(None, "", item.span)
+                result.set(item.text, empty, item.span)
+        return result
+    if key == "build" and isinstance(node, ScalarNode):
+        result = MapNode(node.span, node.tag)
+        result.set("context", node, node.span)
+        return result
+    if key == "env_file" and isinstance(node, ScalarNode):
+        seq = SeqNode(node.span, node.tag)
+        seq.items = [node]
+        return seq
+    return node
 
 
 def pairs_as_map(node: Node) -> MapNode:

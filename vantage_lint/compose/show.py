@@ -135,10 +135,22 @@ def show_service(service: Service) -> dict[str, Any]:
         if "://" not in str(context) and not str(context).startswith("git@"):
             out["build"]["context"] = str((service.base_dir(build) / str(context)).resolve())
         out["build"].setdefault("dockerfile", "Dockerfile")
+        args = build.get("args") if isinstance(build, MapNode) else None
+        if args is not None:
+            out["build"]["args"] = _string_map(args)
+    logging = service.get("logging")
+    if isinstance(logging, MapNode) and isinstance(logging.get("options"), (MapNode, SeqNode)):
+        out["logging"]["options"] = _string_map(logging.items["options"])
     for key in ("restart", "user", "hostname", "container_name"):
         if key in out and out[key] is not None and not isinstance(out[key], str):
             out[key] = _text(out[key])
     return out
+
+
+def _string_map(node: Node) -> dict[str, str | None]:
+    """A list or mapping of NAME=value as Compose writes it: string values, null when bare."""
+    return {k: (None if not isinstance(v, ScalarNode) or v.value is None else v.text)
+            for k, v in pairs_as_map(node).items.items()}
 
 
 def _text(value: Any) -> str:
