@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,12 +176,36 @@ def load_project(
         files=compose_files,
         root=merged,
         env=env,
-        problems=loader.problems,
+        problems=_one_per_unset_variable(loader.problems),
         sources=loader.sources,
         reader=reader,
     )
     project.services = build_services(project)
     return project
+
+
+_UNSET = re.compile(r'^variable "([^"]+)" is not set; ')
+
+
+def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
+    """VL004 "not set" once per variable, at its first use; the message counts the others."""
+    first: dict[str, Finding] = {}
+    others: dict[str, int] = {}
+    kept: list[Finding] = []
+    for finding in problems:
+        found = _UNSET.match(finding.message) if finding.code == "VL004" else None
+        if found is None:
+            kept.append(finding)
+        elif found.group(1) in first:
+            others[found.group(1)] += 1
+        else:
+            first[found.group(1)] = finding
+            others[found.group(1)] = 0
+            kept.append(finding)
+    for name, count in others.items():
+        if count:
+            first[name].message += f" (and {count} other use{'s' if count > 1 else ''})"
+    return kept
 
 
 def _interpolation_env(
