@@ -29,8 +29,12 @@ import os, time
 from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
 
-app = Celery("tasks", broker=os.environ["BROKER"])
+app = Celery("tasks", broker=os.environ["BROKER"], backend=os.environ["BROKER"])
 app.conf.broker_connection_retry_on_startup = True
+
+@app.task(name="tasks.pid")
+def pid():
+    return os.getpid()
 
 @app.task(name="tasks.slow")
 def slow(seconds, marker):
@@ -275,3 +279,49 @@ def test_vl321_rediss_backend_without_cert_reqs_raises_broker_skips_checks(tmp_p
                                "    environment:\n      CELERY_BROKER_URL: rediss://redis:6380/0\n"
                                "      CELERY_RESULT_BACKEND: rediss://redis:6380/1\n", "VL321")
     assert sorted(f.severity.name for f in findings) == ["ERROR", "WARNING"]
+
+
+# --- VL320: options the pool ignores ----------------------------------------------------------
+
+def _worker(app_dir: Path, port: int, tmp_path: Path, *flags: str) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "tasks", "worker", *flags, *QUIET, f"--logfile={log}"],
+        cwd=app_dir, env=_worker_env(port, app_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not _wait_for(log, "ready", 30):
+        _stop(process)
+        pytest.fail("the worker did not start")
+    return process, log
+
+
+def _client(port: int):
+    url = f"redis://127.0.0.1:{port}/0"
+    return celery.Celery("client", broker=url, backend=url)
+
+
+def test_vl320_tiny_max_memory_per_child_forks_a_child_per_task(redis_port, app_dir, tmp_path):
+    process, _ = _worker(app_dir, redis_port, tmp_path, "--pool=prefork", "-c", "1", "--max-memory-per-child=512")
+    try:
+        app = _client(redis_port)
+        pids = [app.send_task("tasks.pid").get(timeout=20) for _ in range(3)]
+    finally:
+        _stop(process)
+    assert len(set(pids)) == 3, pids
+    findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
+                               "    command: celery -A tasks worker --max-memory-per-child=512\n", "VL320")
+    assert findings
+
+
+def test_vl320_threads_pool_ignores_the_time_limit(redis_port, app_dir, tmp_path):
+    process, log = _worker(app_dir, redis_port, tmp_path, "--pool=threads", "-c", "2", "--time-limit=1")
+    marker = tmp_path / "task"
+    try:
+        result = _client(redis_port).send_task("tasks.slow", args=[2.5, str(marker)])
+        result.get(timeout=20)      # ran its 2.5 s past the 1 s "limit"
+        assert result.successful()
+        assert not Path(str(marker) + ".soft").exists()
+    finally:
+        _stop(process)
+    findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
+                               "    command: celery -A tasks worker -P threads --time-limit=1\n", "VL320")
+    assert findings
