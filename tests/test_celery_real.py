@@ -325,3 +325,26 @@ def test_vl320_threads_pool_ignores_the_time_limit(redis_port, app_dir, tmp_path
     findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
                                "    command: celery -A tasks worker -P threads --time-limit=1\n", "VL320")
     assert findings
+
+
+# --- VL322: C_FORCE_ROOT ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [None, "false", "1"])
+def test_vl322_any_non_empty_c_force_root_lets_root_run_pickle(value, monkeypatch, tmp_path):
+    from celery import platforms
+    from celery.exceptions import SecurityError
+
+    for name in ("getuid", "geteuid"):
+        monkeypatch.setattr(platforms.os, name, lambda: 0)     # as root, without being root
+    if value is None:
+        monkeypatch.delenv("C_FORCE_ROOT", raising=False)
+        with pytest.raises(SecurityError):
+            platforms.check_privileges({"pickle"})
+    else:
+        monkeypatch.setenv("C_FORCE_ROOT", value)
+        with pytest.warns(Warning):
+            platforms.check_privileges({"pickle"})
+        env = f"    environment:\n      C_FORCE_ROOT: '{value}'\n"
+        findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
+                                   "    command: celery -A tasks worker\n" + env, "VL322")
+        assert findings
