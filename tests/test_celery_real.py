@@ -348,3 +348,25 @@ def test_vl322_any_non_empty_c_force_root_lets_root_run_pickle(value, monkeypatc
         findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
                                    "    command: celery -A tasks worker\n" + env, "VL322")
         assert findings
+
+
+# --- VL326: one app, two Redis databases -------------------------------------------------------
+
+def test_vl326_a_task_sent_on_another_database_is_never_consumed(redis_port, app_dir, tmp_path):
+    import redis
+
+    process, log = _worker(app_dir, redis_port, tmp_path, "--pool=solo")
+    try:
+        other = celery.Celery("beat", broker=f"redis://127.0.0.1:{redis_port}/1")
+        other.send_task("tasks.pid")
+        time.sleep(3)
+        assert redis.Redis(port=redis_port, db=1).llen("celery") == 1     # still waiting
+        assert "tasks.pid" not in log.read_text()
+    finally:
+        _stop(process)
+        redis.Redis(port=redis_port, db=1).delete("celery")
+    findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n    command: celery -A tasks worker\n"
+                               "    environment:\n      CELERY_BROKER_URL: redis://redis:6379/0\n"
+                               "  beat:\n    image: myapp:1.4.2\n    command: celery -A tasks beat\n"
+                               "    environment:\n      CELERY_BROKER_URL: redis://redis:6379/1\n", "VL326")
+    assert len(findings) == 2
