@@ -370,3 +370,40 @@ def test_vl326_a_task_sent_on_another_database_is_never_consumed(redis_port, app
                                "  beat:\n    image: myapp:1.4.2\n    command: celery -A tasks beat\n"
                                "    environment:\n      CELERY_BROKER_URL: redis://redis:6379/1\n", "VL326")
     assert len(findings) == 2
+
+
+# --- VL315: Flower's control API ---------------------------------------------------------------
+
+@pytest.mark.parametrize("open_api", [False, True])
+def test_vl315_flower_api_needs_auth_unless_unauthenticated_api(open_api, redis_port, tmp_path):
+    pytest.importorskip("flower")
+    import urllib.error
+    import urllib.request
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
+    if open_api:
+        env["FLOWER_UNAUTHENTICATED_API"] = "true"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", f"--broker=redis://127.0.0.1:{redis_port}/0", "flower",
+         f"--port={port}", "--address=127.0.0.1"], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        status = None
+        deadline = time.monotonic() + 30
+        while status is None and time.monotonic() < deadline:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/workers", method="GET")
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError:
+                time.sleep(0.2)
+        assert status == (200 if open_api else 401)
+    finally:
+        _stop(process)
+    env_text = "    environment:\n      FLOWER_UNAUTHENTICATED_API: 'true'\n" if open_api else ""
+    findings = _lint(tmp_path, "services:\n  flower:\n    image: mher/flower:2.0\n    command: celery flower\n"
+                               f"{env_text}    ports: ['5555:5555']\n", "VL315")
+    assert [f.severity for f in findings] == [Severity.ERROR if open_api else Severity.WARNING]
