@@ -62,3 +62,30 @@ def test_soft_above_hard_message_says_the_mechanism(lint_dir):
 def test_queues_unset_says_every_declared_queue(lint_dir):
     _, findings = lint(lint_dir, WORKER.format(flags="", extra=""), ["VL312"])
     assert "every queue in the app's task_queues" in only(findings, "VL312").message
+
+
+# --- VL319 forms -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command,reported", [
+    ('sh -c "celery -A app worker"', True),                       # dash does not exec even one command
+    ('sh -c "cd /app && exec celery -A app worker"', False),
+    ('bash -c "cd /app && celery -A app worker"', False),         # bash execs the last command
+    ('bash -c "trap \'echo bye\' TERM; celery -A app worker"', True),
+    ('bash -c "celery -A app worker & celery -A app beat"', True),
+    ('bash -c "celery -A app worker; echo done"', True),
+    ('bash -c "if true; then celery -A app worker; fi"', True),
+    ('["tini", "--", "sh", "-c", "celery -A app worker"]', True),
+    ('celery -A app worker', False),
+])
+def test_shell_forms(lint_dir, command, reported):
+    text = f"services:\n  worker:\n    image: myapp:1.4.2\n    command: {command}\n"
+    _, findings = lint(lint_dir, text, ["VL319"])
+    assert bool(findings) == reported, [f.message for f in findings]
+
+
+def test_grace_period_against_the_hard_limit(lint_dir):
+    text = WORKER.format(flags="--time-limit=300", extra="")
+    _, findings = lint(lint_dir, text, ["VL319"])
+    assert "default stop_grace_period of 10s" in only(findings, "VL319").message
+    _, findings = lint(lint_dir, text + "    stop_grace_period: 6m\n", ["VL319"])
+    assert not findings

@@ -407,3 +407,34 @@ def test_vl315_flower_api_needs_auth_unless_unauthenticated_api(open_api, redis_
     findings = _lint(tmp_path, "services:\n  flower:\n    image: mher/flower:2.0\n    command: celery flower\n"
                                f"{env_text}    ports: ['5555:5555']\n", "VL315")
     assert [f.severity for f in findings] == [Severity.ERROR if open_api else Severity.WARNING]
+
+
+# --- VL324: two workers with one node name ---------------------------------------------------
+
+def test_vl324_replicas_with_one_node_name_are_one_node(redis_port, app_dir, tmp_path):
+    processes, logs = [], []
+    try:
+        for index in range(2):
+            log = tmp_path / f"worker{index}.log"
+            out = tmp_path / f"out{index}"
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "tasks", "worker", "--pool=solo", "-n", "worker@fixed",
+                 "--without-gossip", "-l", "INFO", f"--logfile={log}"], cwd=app_dir,
+                env=_worker_env(redis_port, app_dir), stdout=out.open("w"), stderr=subprocess.STDOUT))
+            logs.append((log, out))
+            assert _wait_for(log, "ready", 30)
+        url = f"redis://127.0.0.1:{redis_port}/0"
+        replies = celery.Celery("client", broker=url).control.ping(timeout=2)
+        assert len(replies) == 2                                  # two workers answer ...
+        from celery.exceptions import DuplicateNodenameWarning
+
+        with pytest.warns(DuplicateNodenameWarning):
+            pings = celery.Celery("client", broker=url).control.inspect(timeout=2).ping()
+        assert list(pings) == ["worker@fixed"]                    # ... as one node
+    finally:
+        for process in processes:
+            _stop(process)
+    findings = _lint(tmp_path, "services:\n  worker:\n    image: myapp:1.4.2\n"
+                               "    command: celery -A tasks worker -n worker@fixed\n    deploy:\n      replicas: 2\n",
+                     "VL324")
+    assert findings

@@ -156,10 +156,12 @@ def celery_fixed_node_name(service: Service, ctx: RuleContext) -> Iterator[Findi
     the container's host name, which differs per replica).
 
     ## Why it matters
-    Every replica announces the same node name: Celery warns `DuplicateNodenameWarning`,
-    `celery inspect -d worker@app` and remote control answer for an arbitrary one of them, a
-    healthcheck that pings its own node name passes for the wrong container, and Flower
-    shows one worker where there are several.
+    Every replica announces the same node name, so the tools that key workers by name see
+    one: `celery inspect` warns `DuplicateNodenameWarning` and merges their replies into a
+    single entry (checked with two real workers: two answer a ping, `inspect ping` lists one
+    node), `-d worker@app` addresses all
+    of them at once, a healthcheck that pings its own node name passes for a dead replica
+    while another answers, and Flower shows one worker where there are several.
 
     ## Example
     ```yaml
