@@ -56,8 +56,8 @@ def _script_word(words: list[Word]) -> tuple[Word, Word] | None:
     i = 0
     while i < len(words) and basename(words[i].text) in _INIT:
         i += 1
-        while i < len(words) and words[i].text.startswith("-"):
-            i += 1 if words[i].text != "--" else 1
+        while i < len(words) and words[i].text.startswith("-"):     # its options, up to "--"
+            i += 1
             if words[i - 1].text == "--":
                 break
     if i >= len(words) or basename(words[i].text) not in SHELLS:
