@@ -137,6 +137,21 @@ def _env_secrets(text: str) -> set[str]:
     return found
 
 
+def fallback_secrets(raw: str) -> set[str]:
+    """Literal defaults of secret variables: ``changeme`` in ``${REDIS_PASSWORD:-changeme}``."""
+    from vantage_lint.compose.interpolation import references
+
+    found: set[str] = set()
+    for ref in references(raw):
+        if not ref.braced or not is_secret_name(ref.name):
+            continue
+        inner = raw[ref.start + 2 + len(ref.name) : ref.end - 1]
+        default = inner[2:] if inner.startswith(":-") else inner[1:] if inner.startswith("-") else ""
+        if default and "$" not in default:
+            found.add(default)
+    return found
+
+
 def _yaml_secrets(path: str, text: str) -> set[str]:
     from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, walk
     from vantage_lint.compose.yaml_loader import parse_yaml
@@ -148,6 +163,8 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
         return set()
     found: set[str] = set()
     for node in walk(root):
+        if isinstance(node, ScalarNode) and isinstance(node.raw, str) and "${" in node.raw:
+            found.update(fallback_secrets(node.raw))
         if isinstance(node, MapNode):
             for key, value in node.items.items():
                 if (isinstance(value, ScalarNode) and isinstance(key, str) and is_secret_name(key)

@@ -10,7 +10,7 @@ from vantage_lint.compose.roles import celery_invocation
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import rule
-from vantage_lint.rules.celery_options import celery_view
+from vantage_lint.rules.celery_options import celery_view, env_name_span, env_text
 
 _SMALL_FLAGS = ("without-gossip", "without-mingle", "without-heartbeat")
 # Flower's own options that turn authentication on (tornado spells them with - or _).
@@ -129,10 +129,14 @@ def celery_small_deployment_flags(service: Service, ctx: RuleContext) -> Iterato
     `--without-mingle` and `--without-heartbeat` (or their `CELERY_WORKER_*` variables).
 
     ## Why it matters
-    Gossip and event heartbeats are broadcast over the broker every few seconds by every
-    worker, and mingle makes each starting worker wait for its neighbours' replies. Without
-    a monitor nobody reads them: they only add broker traffic (Redis pub/sub, AMQP fanout)
-    and start-up delay. `celery inspect ping` healthchecks still work with all three off.
+    Every worker sends a heartbeat event every 2 seconds (`--without-heartbeat` stops it),
+    gossip makes every worker subscribe to all the others' events, and mingle makes a starting
+    worker ask its neighbours for their revoked tasks and clocks and wait for the replies.
+    Without a monitor only the workers themselves read this: it is broker traffic (Redis
+    pub/sub, AMQP fanout) and start-up delay for features a small deployment rarely uses.
+    The cost of turning them off: a worker started later does not learn tasks revoked
+    before it started (mingle), and workers do not notice each other leaving (gossip).
+    `celery inspect ping` healthchecks and remote control work with all three off.
 
     ## Example
     ```yaml
@@ -160,6 +164,25 @@ def celery_small_deployment_flags(service: Service, ctx: RuleContext) -> Iterato
 
 
 # --- VL315 -----------------------------------------------------------------------------------
+_STRTOBOOL_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})    # what Flower's strtobool accepts
+
+
+def _open_api(service: Service):  # -> EnvVar | None
+    """FLOWER_UNAUTHENTICATED_API set to a value Flower reads as true."""
+    var = service.environment.get("FLOWER_UNAUTHENTICATED_API")
+    text = env_text(service, var) if var is not None else None
+    return var if text is not None and text.strip().lower() in _STRTOBOOL_TRUE else None
+
+
+def _flower_before_2(service: Service) -> str | None:
+    """The image tag when it names a Flower release older than 2.0 (mher/flower:1.2.0, 0.9.7)."""
+    image = service.image
+    if image is None or image.name != "flower" or not image.tag:
+        return None
+    major = image.tag.lstrip("v").split(".", 1)[0]
+    return image.tag if major.isdigit() and int(major) < 2 else None
+
+
 def _auth_in_words(service: Service) -> bool:
     """`flower --basic_auth=...` run without `celery` (or an entrypoint script's arguments)."""
     for word in service.command_words:
@@ -172,7 +195,7 @@ def _auth_in_words(service: Service) -> bool:
 @rule(
     code="VL315",
     name="flower-unauthenticated",
-    summary="Flower is published without authentication.",
+    summary="Flower is published without authentication (an error when its control API is open too).",
     severity=Severity.WARNING,
     hint="Turn on Flower authentication: --basic-auth=user:${FLOWER_PASSWORD} (or FLOWER_BASIC_AUTH), or OAuth with --auth.",
     roles=("flower",),
@@ -182,12 +205,16 @@ def flower_unauthenticated(service: Service, ctx: RuleContext) -> Iterator[Findi
     """## What it does
     Reports a Flower service that publishes a port and has no authentication: no
     `--basic-auth`, `FLOWER_BASIC_AUTH`, `--auth`/`FLOWER_AUTH` or `--auth-provider`
-    (OAuth). A service that names its own `--conf` file (which may set it) passes.
+    (OAuth). A service that names its own `--conf` file (which may set it) passes. It is an
+    error when the control API is open as well: `FLOWER_UNAUTHENTICATED_API` set to true, or
+    an image of a Flower release before 2.0 (`mher/flower:1.2.0`); otherwise a warning.
 
     ## Why it matters
-    Flower shows every task's arguments and results (often personal data or tokens) and
-    can revoke and terminate tasks, change pool sizes and shut workers down. Published
-    without authentication, anyone who reaches the port has all of that.
+    Flower's pages show every task's arguments and results (often personal data or tokens)
+    to anyone who reaches the port. Its HTTP API can also revoke and terminate tasks, change
+    pool sizes and shut workers down: since Flower 2.0 the API answers 401 without
+    authentication unless `FLOWER_UNAUTHENTICATED_API=true`, but with that variable, or with
+    an older Flower, anyone who reaches the port can stop every worker.
 
     ## Example
     ```yaml
@@ -217,9 +244,23 @@ def flower_unauthenticated(service: Service, ctx: RuleContext) -> Iterator[Findi
         return
     port = service.ports[0]
     shown = port.node.text if isinstance(port.node, ScalarNode) else f"{port.published or ''}:{port.target}".lstrip(":")
-    yield ctx.finding(
-        port.node,
-        f'Flower service "{service.name}" publishes port {shown} without authentication (--basic-auth, '
-        "FLOWER_BASIC_AUTH, --auth): anyone who reaches it sees task arguments and results and can revoke "
-        "tasks or shut workers down",
-    )
+    head = (f'Flower service "{service.name}" publishes port {shown} without authentication (--basic-auth, '
+            "FLOWER_BASIC_AUTH, --auth): anyone who reaches it sees task arguments and results")
+    open_api, old = _open_api(service), _flower_before_2(service)
+    if open_api is not None:
+        yield _with_severity(ctx.finding(
+            env_name_span(service, open_api),
+            f"{head}, and FLOWER_UNAUTHENTICATED_API opens the control API: anyone can revoke tasks and shut "
+            "workers down",
+            hint="Turn on authentication (FLOWER_BASIC_AUTH=user:${FLOWER_PASSWORD}) and remove "
+                 "FLOWER_UNAUTHENTICATED_API.",
+        ), Severity.ERROR)
+    elif old is not None:
+        yield _with_severity(ctx.finding(
+            port.node,
+            f"{head}, and Flower {old} (before 2.0) serves its control API without authentication too: anyone "
+            "can revoke tasks and shut workers down",
+            hint="Upgrade to Flower 2.x and turn on authentication (FLOWER_BASIC_AUTH=user:${FLOWER_PASSWORD}).",
+        ), Severity.ERROR)
+    else:
+        yield ctx.finding(port.node, f"{head} (Flower 2.x refuses its control API without authentication)")

@@ -344,7 +344,8 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
     click refuses the whole command: `celery worker --concurency=4` prints
     `No such option: --concurency` and exits with status 2, and the container restarts in a
     loop. In a healthcheck the same mistake makes the probe fail every time. Flower instead
-    ignores an option it does not know, so a misspelt `--basic_auth` leaves it open.
+    drops an option it does not know without a word, so a misspelt `--basic-authentication`
+    leaves it open (`--basic_auth` and `--basic-auth` are both valid spellings).
 
     ## Example
     ```yaml

@@ -59,9 +59,9 @@ def _cpus(service: Service) -> str:
 @rule(
     code="VL302",
     name="celery-concurrency-unset",
-    summary="A Celery worker sets no concurrency, so it starts one process per CPU of the host.",
+    summary="A Celery worker sets no concurrency, so it runs as many processes, threads or greenlets as the host has CPUs.",
     severity=Severity.WARNING,
-    hint="Set -c/--concurrency (or CELERY_WORKER_CONCURRENCY) to what the container's cpus and memory limits can run.",
+    hint="Set -c/--concurrency (or CELERY_WORKER_CONCURRENCY): for prefork what the container's cpus and memory limits can run, for threads/gevent/eventlet what the tasks' waiting on I/O needs.",
     roles=("celery-worker",),
 )
 def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
@@ -71,9 +71,12 @@ def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     pool (one task at a time) passes.
 
     ## Why it matters
-    Celery's default concurrency is the number of CPUs it sees, and in a container that is
-    the **host's** CPU count, not the `cpus:` limit: a worker limited to 2 CPUs on a 64-core
-    host forks 64 processes, each with a copy of the app, and runs out of memory or thrashes.
+    Celery's default concurrency is the number of CPUs it sees, whatever the pool, and in a
+    container that is the **host's** CPU count, not the `cpus:` limit. With prefork a worker
+    limited to 2 CPUs on a 64-core host forks 64 processes, each with a copy of the app, and
+    runs out of memory or thrashes. With `threads`, `gevent` or `eventlet` the concurrency is
+    threads or greenlets in one process: it should follow how long tasks wait on I/O (often
+    dozens to hundreds of greenlets), not the CPU count, so the default is as arbitrary there.
     `-c auto` (Celery 5.7) reads the cgroup quota and passes.
 
     ## Example
@@ -96,11 +99,20 @@ def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     if pool(view) == "solo":
         return
     cpus = _cpus(service)
-    limit = f"not per the container's cpus limit ({cpus})" if cpus else "however few the container may use"
-    message = (f'service "{service.name}" runs `{view.program}` without -c/--concurrency or '
-               f"CELERY_WORKER_CONCURRENCY: Celery starts one pool process per CPU of the host, {limit}")
-    hint = (f"Set --concurrency={max(1, int(float(cpus)))} (the cpus limit) or CELERY_WORKER_CONCURRENCY."
-            if cpus else None)
+    kind = pool(view)
+    head = (f'service "{service.name}" runs `{view.program}` without -c/--concurrency or '
+            "CELERY_WORKER_CONCURRENCY: ")
+    hint = None
+    if kind in ("prefork", "processes"):
+        limit = f"not per the container's cpus limit ({cpus})" if cpus else "however few the container may use"
+        message = head + f"Celery starts one pool process per CPU of the host, {limit}"
+        if cpus:
+            hint = f"Set --concurrency={max(1, int(float(cpus)))} (the cpus limit) or CELERY_WORKER_CONCURRENCY."
+    else:
+        shown = f"the {kind} pool" if kind else "its pool"
+        message = head + (f"{shown} runs as many threads or greenlets as the host has CPUs, a number unrelated "
+                          "to how many I/O-bound tasks it should run at once")
+        hint = "Set --concurrency to the number of tasks that may wait on I/O at once (e.g. 50 for gevent)."
     yield ctx.finding(view.anchor(), message, hint=hint)
 
 
@@ -130,7 +142,7 @@ def _processes(view: CeleryView) -> tuple[int, Setting] | None:
 @rule(
     code="VL303",
     name="celery-concurrency-vs-limits",
-    summary="A prefork worker runs more processes than its cpus limit or its memory limit can hold.",
+    summary="A prefork worker runs more processes than its memory limit can hold, or than its cpus limit runs at once.",
     severity=Severity.WARNING,
     hint="Lower --concurrency, or raise the container's cpus or memory limit to match it.",
     roles=("celery-worker",),
@@ -155,15 +167,17 @@ def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator
     """## What it does
     For a prefork worker (the default pool) whose concurrency is known (`-c`,
     `CELERY_WORKER_CONCURRENCY`, or the maximum of `--autoscale`), reports a concurrency above
-    `max-per-cpu` (default 2) times the container's cpus limit, and a memory limit that leaves
-    less than `min-memory-per-process` (default 128 MiB) per process. Other pools (threads,
-    gevent, eventlet) run their concurrency inside one process and pass.
+    `max-per-cpu` (default 2) times the container's cpus limit (info: it matters only for
+    CPU-bound tasks), and a memory limit that leaves less than `min-memory-per-process`
+    (default 128 MiB) per process (warning). Other pools (threads, gevent, eventlet) run their
+    concurrency inside one process and pass.
 
     ## Why it matters
-    Every prefork process is a full copy of the app. More processes than the CPU quota
-    allows only queue for CPU time (tasks get slower, not faster), and when the memory limit
-    divided by the processes is below what one process needs the kernel OOM-kills a child
-    mid-task (`WorkerLostError`) or the whole container.
+    Every prefork process is a full copy of the app. When the memory limit divided by the
+    processes is below what one process needs the kernel OOM-kills a child mid-task
+    (`WorkerLostError`) or the whole container. If the tasks are CPU-bound, more processes
+    than the CPU quota only queue for CPU time (tasks get slower, not faster); tasks that
+    mostly wait on I/O can use more processes than CPUs, hence only info.
 
     ## Example
     ```yaml
@@ -191,12 +205,13 @@ def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator
     per_cpu = float(ctx.options.get("max-per-cpu", 2) or 2)
     cpus = service.cpus_limit
     if cpus and processes > per_cpu * cpus:
-        yield ctx.finding(
+        yield _with_severity(ctx.finding(
             at,
             f'service "{service.name}" runs {processes} prefork processes ({shown}) with a cpus limit of {cpus:g}: '
-            f"more than {per_cpu:g} per CPU, so they wait for CPU time instead of working",
-            hint=f"Use at most --concurrency={max(1, int(per_cpu * cpus))}, or raise the cpus limit.",
-        )
+            f"more than {per_cpu:g} per CPU, so CPU-bound tasks wait for CPU time instead of working",
+            hint=f"If the tasks are CPU-bound use at most --concurrency={max(1, int(per_cpu * cpus))}, or raise the "
+                 "cpus limit; I/O-bound tasks may keep it.",
+        ), Severity.INFO)
     memory = service.memory_limit
     least = _min_memory(ctx.options.get("min-memory-per-process"))
     if memory and memory // processes < least:
@@ -270,7 +285,8 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     or without a soft one (`--soft-time-limit`, `CELERY_WORKER_SOFT_TIME_LIMIT`).
     `CELERY_TASK_TIME_LIMIT` and `CELERY_TASK_SOFT_TIME_LIMIT` count as set: they say what
     the user intends, and VL306 says what makes them work. Pools that do not enforce time
-    limits (`solo`, `threads`, `eventlet`) pass.
+    limits (`solo`, `threads`, `eventlet`) pass; the `gevent` pool enforces only the hard limit
+    (it has no soft one), so there only a missing hard limit is reported.
 
     ## Why it matters
     Celery has no default time limit: a task stuck on a network call without a timeout
@@ -295,7 +311,7 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     missing = []
     if not _set(intended_limit(view, soft=False)):
         missing.append("no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT)")
-    if not _set(intended_limit(view, soft=True)):
+    if not _set(intended_limit(view, soft=True)) and pool(view) != "gevent":
         missing.append("no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT)")
     if not missing:
         return
@@ -388,7 +404,7 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
 @rule(
     code="VL307",
     name="celery-soft-limit-not-below-hard",
-    summary="The soft time limit is not below the hard one, so it never gets to fire first.",
+    summary="The soft time limit is not below the hard one, so the task is killed the moment SoftTimeLimitExceeded is raised.",
     severity=Severity.ERROR,
     hint="Make the soft time limit lower than the hard one (e.g. --time-limit=300 --soft-time-limit=240).",
     roles=("celery-worker",),
@@ -399,14 +415,19 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
     (`--soft-time-limit`, `--time-limit`), the variables the command line reads
     (`CELERY_WORKER_SOFT_TIME_LIMIT`, `CELERY_WORKER_TIME_LIMIT`), or the
     `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant. A soft limit above
-    the hard one is an error; an equal one is a warning.
+    the hard one is an error; an equal one is a warning. Only the prefork pool (the default)
+    has both limits: `solo`, `threads` and `eventlet` enforce none and `gevent` no soft one
+    (VL320 reports those), so they pass.
 
     ## Why it matters
     The soft limit raises `SoftTimeLimitExceeded` inside the task so it can clean up; the
-    hard limit kills the process. With soft >= hard the kill comes first (or at the same
-    moment): the cleanup never runs. The worker accepts `--soft-time-limit 20 --time-limit 10`
-    without a word, and Celery 5.5+ refuses such a pair only when it comes from the app's
-    configuration (`ValueError` when a task is sent).
+    hard limit kills the process. In the prefork pool the hard timer of a task with a soft
+    limit is armed only when the soft one fires, for the time that remains until the hard
+    limit. With soft >= hard nothing happens at the hard limit: `SoftTimeLimitExceeded` is
+    raised at the soft limit and the process is killed at once, so the cleanup the soft limit
+    exists for never runs and the task runs longer than the hard limit says. The worker
+    accepts `--soft-time-limit 20 --time-limit 10` without a word, and Celery 5.5+ refuses such
+    a pair only when it comes from the app's configuration (`ValueError` when a task is sent).
 
     ## Example
     ```yaml
@@ -422,7 +443,7 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
     `CELERY_WORKER_SOFT_TIME_LIMIT: "240"`
     """
     view = _worker(service)
-    if view is None:
+    if view is None or pool(view) not in ("prefork", "processes", ""):
         return
     hard, soft = intended_limit(view, soft=False), intended_limit(view, soft=True)
     if hard is None or soft is None:
@@ -432,12 +453,13 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
         return
     if soft_s > hard_s:
         message = (f'service "{service.name}": soft time limit {view.show(soft)} ({seconds(soft_s)}) is above the '
-                   f"hard limit {view.show(hard)} ({seconds(hard_s)}): the process is killed at {seconds(hard_s)} "
-                   "before SoftTimeLimitExceeded is raised, so tasks never get to clean up")
+                   f"hard limit {view.show(hard)} ({seconds(hard_s)}): the hard timer starts only when the soft one fires, so "
+                   f"tasks run until {seconds(soft_s)}, get SoftTimeLimitExceeded and are killed at once, "
+                   "with no time to clean up")
         yield ctx.finding(view.span(soft), message)
     else:
         message = (f'service "{service.name}": soft time limit {view.show(soft)} equals the hard limit '
-                   f"{view.show(hard)} ({seconds(hard_s)}): the process is killed as SoftTimeLimitExceeded is "
+                   f"{view.show(hard)} ({seconds(hard_s)}): the process is killed right after SoftTimeLimitExceeded is "
                    "raised, so tasks get no time to clean up")
         yield _with_severity(ctx.finding(view.span(soft), message), Severity.WARNING)
 
@@ -471,9 +493,10 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     `--prefetch-multiplier 0` is ignored by the command line and counts as unset.
 
     ## Why it matters
-    Each process reserves `multiplier` messages ahead. With long tasks the reserved ones wait
-    behind the running one while other workers sit idle, and with acks_late a restart
-    redelivers them all. Celery's optimizing guide: for long tasks use
+    The worker reserves `concurrency x multiplier` messages from the broker (the prefetch
+    count), more than it can run. With long tasks the reserved ones wait behind the running
+    ones while other workers sit idle, and if the worker is killed they stay unacknowledged
+    until the broker redelivers them (on Redis after the visibility timeout). Celery's optimizing guide: for long tasks use
     `worker_prefetch_multiplier = 1` with `task_acks_late = True`.
 
     ## Example
@@ -504,7 +527,7 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         if setting is not None and value == 0:
             written = f"{view.show(setting)}, which the command line ignores: default 4"
         at = view.span(setting) if setting is not None else view.span(hard)
-        message = (f'service "{service.name}" prefetches {multiplier} tasks per process ({written}) with a hard '
+        message = (f'service "{service.name}" reserves {multiplier} tasks per unit of concurrency ({written}) with a hard '
                    f"time limit of {seconds(hard_s)} ({view.show(hard)}): reserved tasks wait behind long ones "
                    "while other workers idle")
         yield _with_severity(ctx.finding(at, message), Severity.WARNING)
@@ -513,8 +536,8 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         at = view.span(setting) if setting is not None else view.anchor()
         yield ctx.finding(
             at,
-            f'service "{service.name}" does not set its prefetch multiplier{detail}: each process reserves '
-            f"{DEFAULT_PREFETCH} tasks ahead (the default)",
+            f'service "{service.name}" does not set its prefetch multiplier{detail}: the worker reserves '
+            f"{DEFAULT_PREFETCH} tasks per unit of concurrency ahead (the default)",
         )
 
 
@@ -522,7 +545,7 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 @rule(
     code="VL312",
     name="celery-queues-unset",
-    summary="A Celery worker does not name its queues, so it consumes only the default queue.",
+    summary="A Celery worker does not name its queues, so which ones it consumes depends on the app's code.",
     severity=Severity.INFO,
     hint="Name the queues this worker consumes with -Q/--queues (e.g. -Q default,reports).",
     roles=("celery-worker",),
@@ -532,10 +555,12 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
     Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`.
 
     ## Why it matters
-    Without `-Q` a worker consumes only the default queue (`celery`, unless the app sets
-    `task_default_queue`). Tasks routed to any other queue are never run by it, and a single
-    queue means slow tasks and urgent ones wait in the same line; naming queues per worker
-    service makes routing visible in the Compose file and lets each be scaled on its own.
+    Without `-Q` a worker consumes every queue the app declares in `task_queues`, and only
+    the default queue (`celery`, unless the app sets `task_default_queue`) when it declares
+    none. Either way the Compose file does not show what a worker runs: every worker of the
+    app takes slow tasks and urgent ones alike, so no service can be scaled for one queue,
+    and a task routed to a queue that is not in `task_queues` is run by no worker. Naming
+    queues per worker service makes routing visible and lets each be scaled on its own.
 
     ## Example
     ```yaml
@@ -553,6 +578,7 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
         return
     yield ctx.finding(
         view.anchor(),
-        f'service "{service.name}" runs `{view.program}` without -Q/--queues: it consumes only the default '
-        'queue ("celery" unless the app sets task_default_queue)',
+        f'service "{service.name}" runs `{view.program}` without -Q/--queues: it consumes every queue in the '
+        'app\'s task_queues (only the default queue, "celery", when the app declares none), so the file does not '
+        "say which work it does",
     )

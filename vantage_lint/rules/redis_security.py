@@ -360,6 +360,8 @@ def redis_tls_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     ## Why it matters
     Without TLS, the AUTH password and every key and value cross the network in clear text,
     readable by anything that can sniff the Docker network or the link between hosts.
+    Clients need `rediss://` URLs with `ssl_cert_reqs`: VL321 reports Celery URLs without
+    it (a result backend refuses to start, a broker skips certificate checks).
 
     ## Example
     ```

@@ -388,8 +388,9 @@ def redis_client_missing_auth(service: Service, ctx: RuleContext) -> Iterator[Fi
 
     ## Why it matters
     Turning on auth without updating the connection strings breaks every client at the first
-    command with `NOAUTH Authentication required`: Celery workers crash-loop, the web app
-    returns errors.
+    command with `NOAUTH Authentication required`: Celery workers do not exit but retry the
+    connection forever (logging `Cannot connect to redis://...`), so they look up while they
+    run nothing, and the web app returns errors.
 
     ## Example
     ```yaml
