@@ -1,0 +1,55 @@
+"""Bounded time and no hang on hostile inputs (issue 13, items 14-19): each case runs the CLI in a
+subprocess with a generous timeout, so a hang is a failure, not a slow test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vantage_lint.engine import _auto_jobs
+
+LIMIT_S = 30
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    return subprocess.run(
+        [sys.executable, "-m", "vantage_lint", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=LIMIT_S,
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_named_compose_file_in_walked_folder_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "docker-compose.yml")
+    result = _run(["."], tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not a regular file" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_given_as_redis_conf_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo.conf")
+    result = _run(["fifo.conf"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "fifo.conf" in result.stdout and "not a regular file" in result.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_redis_include_of_fifo_does_not_block(tmp_path: Path) -> None:
+    (tmp_path / "redis.conf").write_text("include ./fifo.conf\n")
+    os.mkfifo(tmp_path / "fifo.conf")
+    result = _run(["redis.conf"], tmp_path)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_jobs_capped_by_the_work() -> None:
+    assert _auto_jobs(4000, 4) == 4
+    assert _auto_jobs(4000, 10_000) <= 4 * (os.cpu_count() or 1)
+    assert _auto_jobs(0, 3) == 1
