@@ -53,3 +53,21 @@ def test_jobs_capped_by_the_work() -> None:
     assert _auto_jobs(4000, 4) == 4
     assert _auto_jobs(4000, 10_000) <= 4 * (os.cpu_count() or 1)
     assert _auto_jobs(0, 3) == 1
+
+
+def test_mem_limit_overflow_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  redis:\n    image: redis:7\n    mem_limit: 1e400\n")
+    result = _run(["docker-compose.yml"], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "internal error" not in result.stderr
+    assert "4:16" in result.stdout and "VL002" in result.stdout
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_rule_option_is_rejected_naming_the_key(tmp_path: Path, value: str) -> None:
+    (tmp_path / ".vantage-lint.yml").write_text(f"rules:\n  VL215:\n    max-fraction: {value}\n")
+    (tmp_path / "docker-compose.yml").write_text("services:\n  redis:\n    image: redis:7\n")
+    result = _run(["."], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "vantage-lint: error: .vantage-lint.yml:3: rules.VL215.max-fraction: is not a finite number"]
