@@ -71,3 +71,24 @@ def test_non_finite_rule_option_is_rejected_naming_the_key(tmp_path: Path, value
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "vantage-lint: error: .vantage-lint.yml:3: rules.VL215.max-fraction: is not a finite number"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="needs /dev/stdout")
+@pytest.mark.parametrize("redirect", ["pipe", "append"])
+def test_output_to_dev_stdout(tmp_path: Path, redirect: str) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services:\n  r:\n    image: redis:7\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    args = [sys.executable, "-m", "vantage_lint", "-o", "/dev/stdout", "docker-compose.yml"]
+    if redirect == "pipe":
+        result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=LIMIT_S)
+        out = result.stdout
+    else:
+        log = tmp_path / "log.txt"
+        log.write_text("before\n")
+        with open(log, "a") as handle:
+            result = subprocess.run(args, cwd=tmp_path, env=env, stdout=handle, stderr=subprocess.PIPE,
+                                    text=True, timeout=LIMIT_S)
+        out = log.read_text()
+        assert out.startswith("before\n")
+    assert result.returncode == 1, result.stderr
+    assert "Found " in out and "finding" in out

@@ -218,12 +218,12 @@ def _emit(report, fmt: str, output: str | None, color: str, quiet: bool, statist
     from vantage_lint.report import ReportOptions, render
 
     if output:
-        from vantage_lint.fsutil import atomic_write_text
+        from vantage_lint.fsutil import write_report
         import io
 
         buffer = io.StringIO()
         render(report, fmt, buffer, ReportOptions(color=False, quiet=quiet, statistics=statistics))
-        atomic_write_text(Path(output), buffer.getvalue())
+        write_report(Path(output), buffer.getvalue())
         return
     if diff:
         # stdout carries the diff alone (it can go straight to `git apply`); the fixer has put
