@@ -92,3 +92,14 @@ def test_output_to_dev_stdout(tmp_path: Path, redirect: str) -> None:
         assert out.startswith("before\n")
     assert result.returncode == 1, result.stderr
     assert "Found " in out and "finding" in out
+
+
+@pytest.mark.parametrize("data", [b"a: \xe9\xff\n", bytes(range(256)), b"\x00\x01binary"])
+def test_binary_stdin_is_a_one_line_error(tmp_path: Path, data: bytes) -> None:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    result = subprocess.run([sys.executable, "-m", "vantage_lint", "-"], input=data, cwd=tmp_path, env=env,
+                            capture_output=True, timeout=LIMIT_S)
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vantage-lint: error: stdin.yml: ")
+    assert b"internal error" not in result.stderr

@@ -147,7 +147,9 @@ def run(
         path_list = list(paths)
         if "-" in path_list:
             path_list.remove("-")
-            inputs.stdin_text = sys.stdin.read()
+            # Bytes, so binary input is judged by decode() (a one-line error), not a crash.
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            inputs.stdin_text = raw.decode("utf-8", "surrogateescape")
             inputs.stdin_filename = stdin_filename or "stdin.yml"
         if fix or diff:
             from vantage_lint.fixer import run_fixes

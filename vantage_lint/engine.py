@@ -107,7 +107,7 @@ def lint(
 
         name = inputs.stdin_filename or "stdin.yml"
         try:
-            stdin_source = decode(inputs.stdin_text.encode("utf-8"), name)
+            stdin_source = decode(inputs.stdin_text.encode("utf-8", "surrogateescape"), name)  # raw bytes back
         except SourceError as exc:
             raise UsageError(f"{name}: {exc.message}") from None
         stdin = (Path(name), stdin_source)
