@@ -151,7 +151,9 @@ def run(
         path_list = list(paths)
         if "-" in path_list:
             path_list.remove("-")
-            inputs.stdin_text = sys.stdin.read()
+            # Bytes, so binary input is judged by decode() (a one-line error), not a crash.
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            inputs.stdin_text = raw.decode("utf-8", "surrogateescape")
             inputs.stdin_filename = stdin_filename or "stdin.yml"
         if show_compose or show_origins:
             from vantage_lint.compose.show_cli import show_compose_text
@@ -227,12 +229,12 @@ def _emit(report, fmt: str, output: str | None, color: str, quiet: bool, statist
     from vantage_lint.report import ReportOptions, render
 
     if output:
-        from vantage_lint.fsutil import atomic_write_text
+        from vantage_lint.fsutil import write_report
         import io
 
         buffer = io.StringIO()
         render(report, fmt, buffer, ReportOptions(color=False, quiet=quiet, statistics=statistics))
-        atomic_write_text(Path(output), buffer.getvalue())
+        write_report(Path(output), buffer.getvalue())
         return
     if diff:
         # stdout carries the diff alone (it can go straight to `git apply`); the fixer has put

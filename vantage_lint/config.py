@@ -348,6 +348,11 @@ def _validate(cfile: ConfigFile, schema: dict[str, Any]) -> None:
     import jsonschema
     from jsonschema.exceptions import best_match
 
+    bad = _non_finite(cfile.data)
+    if bad is not None:
+        # JSON Schema bounds never reject NaN (every comparison with it is false), so `.nan` or
+        # `inf` would pass `maximum: 1` and silently disable the rule using it.
+        raise cfile.error(bad, "is not a finite number")
     validator = jsonschema.Draft202012Validator(schema)
     error = best_match(validator.iter_errors(cfile.data))
     if error is None:
@@ -360,6 +365,22 @@ def _validate(cfile: ConfigFile, schema: dict[str, Any]) -> None:
             keys = keys + [extra[0]]
             message = _unknown_key(error, extra[0], keys)
     raise cfile.error(keys, message)
+
+
+def _non_finite(data: Any) -> list[Any] | None:
+    """The key path of the first NaN or infinite number in the config (iterative: no depth limit)."""
+    import math
+
+    stack: list[tuple[list[Any], Any]] = [([], data)]
+    while stack:
+        keys, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return keys
+        if isinstance(value, dict):
+            stack.extend((keys + [k], v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((keys + [i], v) for i, v in reversed(list(enumerate(value))))
+    return None
 
 
 def _explain(error: Any, keys: list[Any]) -> str:

@@ -107,7 +107,7 @@ def lint(
 
         name = inputs.stdin_filename or "stdin.yml"
         try:
-            stdin_source = decode(inputs.stdin_text.encode("utf-8"), name)
+            stdin_source = decode(inputs.stdin_text.encode("utf-8", "surrogateescape"), name)  # raw bytes back
         except SourceError as exc:
             raise UsageError(f"{name}: {exc.message}") from None
         stdin = (Path(name), stdin_source)
@@ -186,7 +186,8 @@ PARALLEL_THRESHOLD = 64
 
 def _auto_jobs(jobs: int | None, n_targets: int) -> int:
     if jobs is not None:
-        return max(1, jobs)
+        # Capped by the work and the machine: `-j 4000` for 4 files must not fork 4000 workers.
+        return max(1, min(jobs, n_targets, 4 * (os.cpu_count() or 1)))
     if n_targets < PARALLEL_THRESHOLD or os.environ.get("PRE_COMMIT"):
         return 1
     return max(1, min(os.cpu_count() or 1, 8))

@@ -77,3 +77,23 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write a report to ``-o PATH``: atomically for a regular (or new) file; straight into an
+    existing pipe, terminal or device (``/dev/stdout``), which cannot be replaced by a rename."""
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    # /dev/stdout and /proc/self/fd/N name an open descriptor (perhaps a file opened for
+    # appending by the shell): write into it, never rename over what it points to.
+    special = os.path.abspath(path).startswith(("/dev/", "/proc/"))
+    if info is not None and (special or not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode)):
+        # Append: reopening /proc/self/fd/1 with "w" would truncate a file the shell opened.
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    atomic_write_text(path, text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,13 +148,25 @@ def _longest_line(text: str) -> tuple[int, int]:
 
 def read_source(real_path: Path, display_path: str) -> SourceFile:
     """Read and decode a file; raises SourceError (decoding) or OSError (I/O)."""
-    size = os.stat(real_path).st_size
+    # O_NONBLOCK so a FIFO planted under a config's name cannot block the open; the fstat of
+    # the opened descriptor (not the path) decides, so a swap between check and read is harmless.
+    fd = os.open(real_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SourceError("not a regular file; not read", path=display_path)
+    size = info.st_size
     if size > MAX_FILE_BYTES:
+        os.close(fd)
         raise SourceError(
             f"file is {size:,} bytes, over the {MAX_FILE_BYTES // (1024 * 1024)} MiB limit; not linted",
             path=display_path,
         )
-    with open(real_path, "rb") as handle:
+    with os.fdopen(fd, "rb") as handle:
         # Ask for the size stat reported (a read of the whole limit would allocate 10 MiB per
         # file); a file that grew since, or a pipe that reports 0, is read on up to the limit.
         data = handle.read(size + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 # docker/go-units RAMInBytes: number (decimals allowed), optional space, binary suffix.
@@ -22,7 +23,8 @@ def compose_bytes(value: object) -> int | None:
     if isinstance(value, int):
         return value if value >= 0 else None
     if isinstance(value, float):
-        return int(value) if value >= 0 else None
+        # 1e400 reads as inf and .nan as nan: neither is a size (int() would raise).
+        return int(value) if math.isfinite(value) and value >= 0 else None
     match = _SIZE.match(str(value))
     if not match:
         return None
