@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
                          re.IGNORECASE)
 # The shell's working-directory variables match PWD but hold paths.
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
@@ -36,7 +36,9 @@ def mask(value: str) -> str:
 # --- detectors: each yields (start, end) of a secret in the text ---------------------------------
 
 _QUOTES = "\"'"
-_URL_END = frozenset("/?#<>\"'` \t\r\n")
+# Only a blank or a delimiter ends the scan: a password with "#", "'", "/" or "?" stays whole
+# (a path with "@" after a port is masked too: over-masking is the safe side).
+_URL_END = frozenset("<>\"` \t\r\n")
 
 
 def _extent(text: str, start: int, quote: str) -> int:
@@ -56,7 +58,7 @@ def _extent(text: str, start: int, quote: str) -> int:
 
 def _url_spans(text: str) -> Iterator[tuple[int, int]]:
     """``scheme://user:password@host``: everything between the userinfo's first ``:`` and the
-    authority's last ``@`` (how urllib splits it), so ``@``, ``:`` or ``%`` in a password stay inside."""
+    last ``@`` before the next blank, so ``@``, ``:``, ``#`` or quotes in a password stay inside."""
     pos = text.find("://")
     while pos >= 0:
         begin = pos + 3
@@ -91,10 +93,11 @@ _DIRECTIVE = re.compile(
     r"(?:(?<=[\s\"'\[,=(])|^)(?:(?:--)?(?:requirepass\w*|masterauth\w*|tls-(?:client-)?key-file-pass|"
     r"sentinel[ \t]+auth-pass[ \t]+[^\s\"']+)|(?-i:-a)|--pass(?:word)?|--auth)"
     # the value follows a blank or "=", or is the next item of a list ("-a", "pw")
-    r"(?:[\"']?[ \t]*,[ \t]*|[ \t=]+)(?P<q>[\"']?)",
+    r"(?:[ \t=]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
     re.IGNORECASE,
 )
 _AUTH = re.compile(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
+_NEXT_WORD = re.compile(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
 _ACL_LINE = re.compile(r"\b(?:set)?user\b", re.IGNORECASE)
 _ACL = re.compile(r"(?:(?<=[\s\"'\[,])|^)>")
 _ASSIGNMENT = re.compile(
@@ -117,9 +120,11 @@ def _auth_spans(text: str) -> Iterator[tuple[int, int]]:
     # only in a redis-cli command line (or one typed to it): elsewhere "auth" is prose
     if "redis-cli" not in text and not text.lstrip("\"' [").upper().startswith("AUTH "):
         return
+    for match in _AUTH.finditer(text):
         start = match.end()
         end = _extent(text, start, match.group("q"))
-        following = re.compile(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])").match(text, end + (1 if match.group("q") else 0))
+        # redis-cli sends the rest of its line as one command: AUTH user pw
+        following = _NEXT_WORD.match(text, end + (1 if match.group("q") else 0))
         if following is not None:
             end = _extent(text, following.end(), following.group("q"))
         if end > start and text[start] != "$":
