@@ -93,7 +93,7 @@ _DIRECTIVE = re.compile(
     r"(?:(?<=[\s\"'\[,=(])|^)(?:(?:--)?(?:requirepass\w*|masterauth\w*|tls-(?:client-)?key-file-pass|"
     r"sentinel[ \t]+auth-pass[ \t]+[^\s\"']+)|(?-i:-a)|--pass(?:word)?|--auth)"
     # the value follows a blank or "=", or is the next item of a list ("-a", "pw")
-    r"(?:[ \t=]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
+    r"(?:=|[ \t]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
     re.IGNORECASE,
 )
 _AUTH = re.compile(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
@@ -111,6 +111,9 @@ def _head_spans(pattern: re.Pattern[str], text: str, accept: Any = None) -> Iter
             continue
         start = match.end()
         end = _extent(text, start, match.group("q"))
+        if end == start and match.group("q"):  # a lone quote is the value itself
+            start -= 1
+            end = _extent(text, start, "")
         if end > start and text[start] != "$":
             yield start, end
 
@@ -138,7 +141,7 @@ def _acl_spans(text: str) -> Iterator[tuple[int, int]]:
         start = match.end()
         quote = text[match.start() - 1] if match.start() and text[match.start() - 1] in _QUOTES else ""
         end = _extent(text, start, quote)
-        if end > start and text[start] not in "$=":
+        if end > start and text[start] != "$":
             yield start, end
 
 
