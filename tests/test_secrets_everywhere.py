@@ -485,4 +485,4 @@ def test_prose_hints_are_not_masked():
 
     assert redact("retries >= 1 and interval >= 1s") == "retries >= 1 and interval >= 1s"
     assert redact("PWD=/srv/app") == "PWD=/srv/app"
-    assert redact("user alice on >s3cretpass ~* +@all") == "user alice on >s3******** ~* +@all"
+    assert redact("user alice on >s3cretpass ~* +@all") == "user alice on >**** ~* +@all"

@@ -253,9 +253,17 @@ def _worker(target: Target) -> TargetResult:
 
 
 def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+    from vantage_lint.secrets import conceal_span, redact, run_secrets
+
     by_path = {source.path: source for source in reader.cache.values()}
+    # Secrets read anywhere in the run are masked in every message here, in the worker that
+    # found them, so no format, baseline or fingerprint ever sees them.
+    known = run_secrets(by_path.values()) if findings else ()
     for finding in findings:
-        finding.fingerprint = fingerprint(finding, by_path.get(finding.span.path))
+        finding.message, finding.hint = redact(finding.message, known), redact(finding.hint, known)
+        source = by_path.get(finding.span.path)
+        finding.fingerprint = fingerprint(finding, source)
+        finding.span = conceal_span(finding.span, source)
 
 
 def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple[Path, SourceFile] | None) -> list[Target]:
@@ -423,13 +431,17 @@ _DIGITS = re.compile(r"\d+")
 
 def fingerprint(finding: Finding, source: SourceFile | None) -> str:
     """Identity of a finding that survives unrelated edits: rule, file, service, offending text."""
+    from vantage_lint.secrets import redact, redact_source_line
+
     text = ""
     if source is not None:
         span = finding.span
         text = source.text[span.start : span.end] if span.end > span.start else source.line_text(span.line)
+        # never a hash of a secret: a dictionary would recover it from a committed baseline
+        text = redact_source_line(text, source.path, source.text)
     normalized = " ".join(text.split())
     # Numbers in messages are often line numbers ("first defined at line 12"): leave them out.
-    message = _DIGITS.sub("0", finding.message)
+    message = _DIGITS.sub("0", redact(finding.message))
     digest = hashlib.sha256(
         "\x00".join([finding.code, finding.span.path, finding.service or "", normalized, message]).encode(
             "utf-8", "surrogatepass")

@@ -19,6 +19,7 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.findings import Finding, Severity, Span
 from vantage_lint.registry import Rule
+from vantage_lint.secrets import is_secret_name, mask, redact
 
 PLACEHOLDERS = ("service", "error", "path", "value")
 # Service keys whose list form Compose reads as a mapping; policies see the mapping form.
@@ -153,11 +154,14 @@ class _Policy:
     def _message(self, service: str, error: Any, path: list[Any], value: Any) -> str:
         fields = {
             "service": service,
-            "error": _short(error.message),
+            # jsonschema's error text quotes the instance (a whole service, its environment)
+            "error": redact(_short(error.message)),
             "path": _dotted(path),
-            "value": "" if value is None or isinstance(value, (dict, list)) else str(value),
+            "value": "" if value is None or isinstance(value, (dict, list)) else
+            (mask(str(value)) if any(is_secret_name(str(p)) for p in path) else redact(str(value))),
         }
         return self.message.format_map(fields)
+
 
 
 def _dotted(path: list[Any]) -> str:

@@ -1,13 +1,19 @@
-"""Masking secrets in everything vantage-lint prints: messages, excerpts, diffs."""
+"""Masking secrets in everything vantage-lint prints: messages, excerpts, diffs.
+
+Every detector below reports the *span* of a secret in the original text; the spans are merged
+and each is replaced once, so a value is masked whole whatever characters it holds, and the work
+is linear in the text (no pattern here can backtrack over a long run: each starts at a fixed word
+or at a word boundary and the secret's extent is scanned by hand)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
                          re.IGNORECASE)
-# user:password@ inside any URL
 # The shell's working-directory variables match PWD but hold paths.
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 
@@ -16,58 +22,200 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and name.upper() not in _NOT_SECRET_NAMES
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s'\"]*:)(?P<secret>[^@\s'\"]+)(?=@)", re.IGNORECASE)
-# redis.conf directives and redis-server/redis-cli flags whose argument is a password
-_DIRECTIVE = re.compile(
-    r"(?P<head>(?:^|[\s\"'\[,])(?:(?:--)?(?:requirepass|masterauth|tls-(?:client-)?key-file-pass|"
-    # the value follows a blank or "=", or is the next item of an exec-form list ("-a", "pw")
-    r"sentinel\s+auth-pass\s+\S+)|(?-i:-a)|--pass(?:word)?|--auth)(?:[\s=]+|[\"']\s*,\s*)[\"']?)(?P<secret>[^\s\"',\]]+)",
-    re.IGNORECASE,
-)
-_ACL_PASSWORD = re.compile(r"(?P<head>(?:^|\s)>)(?P<secret>[^\s=]\S*)")
-# ACL rules appear on `user` lines (redis.conf, ACL SETUSER, --user flags); elsewhere ">" is prose.
-_ACL_LINE = re.compile(r"\buser\b", re.IGNORECASE)
-_ASSIGNMENT = re.compile(
-    r"(?P<head>(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=|:\s)\s*[\"']?)(?P<secret>[^\s\"'#]+)"
-)
+MASK = "****"
 
 
 def mask(value: str) -> str:
-    """Keep at most the first two characters: ``s3cretvalue`` → ``s3*****``."""
+    """A fixed-width mask that tells neither the value nor its length: ``s3cretvalue`` →
+    ``s3****``. Long values keep two characters so a reader can tell two secrets apart."""
     if not value:
         return value
-    keep = 2 if len(value) > 6 else (1 if len(value) > 2 else 0)
-    return value[:keep] + "*" * max(3, min(len(value) - keep, 8))
+    return (value[:2] if len(value) >= 12 else "") + MASK
 
 
-def _masked(match: re.Match[str]) -> str:
-    secret = match.group("secret")
-    if secret.startswith("${") or secret.startswith("$"):
-        return match.group(0)
-    return match.group("head") + mask(secret)
+# --- detectors: each yields (start, end) of a secret in the text ---------------------------------
+
+_QUOTES = "\"'"
+# Only a blank or a delimiter ends the scan: a password with "#", "'", "/" or "?" stays whole
+# (a path with "@" after a port is masked too: over-masking is the safe side).
+_URL_END = frozenset("<>\"` \t\r\n")
+
+
+def _extent(text: str, start: int, quote: str) -> int:
+    """End of a secret starting at ``start``: the closing ``quote`` (or the line's end) for a
+    quoted value, the next blank for a bare one."""
+    if quote:
+        end = text.find(quote, start)
+        line_end = text.find("\n", start)
+        if end < 0 or (0 <= line_end < end):
+            end = line_end if line_end >= 0 else len(text)
+        return end
+    end = start
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return end
+
+
+def _url_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``scheme://user:password@host``: everything between the userinfo's first ``:`` and the
+    last ``@`` before the next blank, so ``@``, ``:``, ``#`` or quotes in a password stay inside."""
+    pos = text.find("://")
+    while pos >= 0:
+        begin = pos + 3
+        end = begin
+        while end < len(text) and text[end] not in _URL_END:
+            end += 1
+        at = text.rfind("@", begin, end)
+        if at > begin:
+            colon = text.find(":", begin, at)
+            if colon >= 0 and colon + 1 < at and text[colon + 1] != "$":
+                yield colon + 1, at
+        pos = text.find("://", max(end, begin))
+
+
+_QUERY = re.compile(r"[?&;](?:password|pass)=", re.IGNORECASE)
+_QUERY_END = frozenset("&#;\"'` \t\r\n")
+
+
+def _query_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``redis://host/0?password=...`` (redis-py reads it; ``pass`` is masked too, to be safe)."""
+    for match in _QUERY.finditer(text):
+        end = match.end()
+        while end < len(text) and text[end] not in _QUERY_END:
+            end += 1
+        if end > match.end() and text[match.end()] != "$":
+            yield match.end(), end
+
+
+# redis.conf directives and redis-server/redis-cli flags whose argument is a password; a typo
+# such as ``requirepasss`` still announces one.
+_DIRECTIVE = re.compile(
+    r"(?:(?<=[\s\"'\[,=(])|^)(?:(?:--)?(?:requirepass\w*|masterauth\w*|tls-(?:client-)?key-file-pass|"
+    r"sentinel[ \t]+auth-pass[ \t]+[^\s\"']+)|(?-i:-a)|--pass(?:word)?|--auth)"
+    # the value follows a blank or "=", or is the next item of a list ("-a", "pw")
+    r"(?:=|[ \t]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
+    re.IGNORECASE,
+)
+_AUTH = re.compile(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
+_NEXT_WORD = re.compile(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
+_ACL_LINE = re.compile(r"\b(?:set)?user\b", re.IGNORECASE)
+_ACL = re.compile(r"(?:(?<=[\s\"'\[,])|^)>")
+_ASSIGNMENT = re.compile(
+    r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[\"']?[ \t]*(?:=|:[ \t])[ \t]*(?P<q>[\"']?)"
+)
+
+
+def _head_spans(pattern: re.Pattern[str], text: str, accept: Any = None) -> Iterator[tuple[int, int]]:
+    for match in pattern.finditer(text):
+        if accept is not None and not accept(match):
+            continue
+        start = match.end()
+        end = _extent(text, start, match.group("q"))
+        if end == start and match.group("q"):  # a lone quote is the value itself
+            start -= 1
+            end = _extent(text, start, "")
+        if end > start and text[start] != "$":
+            yield start, end
+
+
+def _auth_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``redis-cli AUTH [user] pw``: both words after AUTH."""
+    # only in a redis-cli command line (or one typed to it): elsewhere "auth" is prose
+    if "redis-cli" not in text and not text.lstrip("\"' [").upper().startswith("AUTH "):
+        return
+    for match in _AUTH.finditer(text):
+        start = match.end()
+        end = _extent(text, start, match.group("q"))
+        # redis-cli sends the rest of its line as one command: AUTH user pw
+        following = _NEXT_WORD.match(text, end + (1 if match.group("q") else 0))
+        if following is not None:
+            end = _extent(text, following.end(), following.group("q"))
+        if end > start and text[start] != "$":
+            yield start, end
+
+
+def _acl_spans(text: str) -> Iterator[tuple[int, int]]:
+    if ">" not in text or not _ACL_LINE.search(text):
+        return
+    for match in _ACL.finditer(text):
+        start = match.end()
+        quote = text[match.start() - 1] if match.start() and text[match.start() - 1] in _QUOTES else ""
+        end = _extent(text, start, quote)
+        if end > start and text[start] != "$":
+            yield start, end
+
+
+def _secret_assignment(match: re.Match[str]) -> bool:
+    name = match.group("name")
+    # Environment-style names only (REDIS_PASSWORD, api_token): prose such as
+    # "the secrets: key" is not an assignment.
+    return is_secret_name(name) and (any(c.isupper() for c in name) or "_" in name)
+
+
+# --- the values a run has seen ------------------------------------------------------------------
+
+
+def run_secrets(sources: Iterable[Any]) -> tuple[str, ...]:
+    """The secret values (>= 4 characters) written in these source files, to be masked in any
+    text of the same run: a password reused elsewhere (``--maxmemory ${REDIS_PW}``) or quoted by
+    a policy's ``{error}`` is found by its value."""
+    found: set[str] = set()
+    for source in sources:
+        found.update(v for v in secret_values(source.path, source.text) if len(v) >= _MIN_SECRET)
+    return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+def _known_spans(text: str, values: Iterable[str]) -> Iterator[tuple[int, int]]:
+    for value in values:
+        pos = text.find(value)
+        while pos >= 0:
+            yield pos, pos + len(value)
+            pos = text.find(value, pos + len(value))
+
+
+def _apply(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if not merged:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end in merged:
+        value = text[start:end]
+        # a value masked already (a rule's message) keeps the two letters that tell secrets apart
+        out += [text[last:start], value if _is_masked(value) else mask(value)]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _is_masked(value: str) -> bool:
+    return value.endswith(MASK) and len(value) <= len(MASK) + 2 and "*" not in value[:-len(MASK)]
+
+
+def _spans(text: str, known: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
+    yield from _url_spans(text)
+    yield from _query_spans(text)
+    yield from _head_spans(_DIRECTIVE, text)
+    yield from _auth_spans(text)
+    yield from _acl_spans(text)
+    yield from _head_spans(_ASSIGNMENT, text, _secret_assignment)
+    yield from _known_spans(text, known)
 
 
 @lru_cache(maxsize=8192)
-def redact(text: str) -> str:
-    """Mask every password-like value in a line of source, a message or a diff.
+def redact(text: str, known: tuple[str, ...] = ()) -> str:
+    """Mask every password-like value in a line of source, a message or a diff, and every
+    ``known`` secret value wherever it appears.
 
     Cached: hints and many messages repeat across thousands of findings."""
     if not text:
         return text
-    text = _URL_PASSWORD.sub(_masked, text)
-    text = _DIRECTIVE.sub(_masked, text)
-    if ">" in text and _ACL_LINE.search(text):
-        text = _ACL_PASSWORD.sub(_masked, text)
-
-    def assignment(match: re.Match[str]) -> str:
-        name = match.group("name")
-        # Environment-style names only (REDIS_PASSWORD, api_token): prose such as
-        # "the secrets: key" is not an assignment.
-        if not is_secret_name(name) or not (any(c.isupper() for c in name) or "_" in name):
-            return match.group(0)
-        return _masked(match)
-
-    return _ASSIGNMENT.sub(assignment, text)
+    return _apply(text, _spans(text, known))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -79,18 +227,25 @@ def redact_source_line(line: str, path: str, text: str) -> str:
 
     A line alone does not always show that it holds a secret: the password of a block list
     (``- --requirepass`` then ``- s3cret`` on the next line) or of a ``*_PWD`` key quoted without
-    its key. Every secret value the whole file reveals is masked wherever it appears."""
-    line = redact(line)
-    for value in secret_values(path, text):
-        if value in line:
-            line = line.replace(value, mask(value))
-    return line
+    its key. Every secret value the whole file reveals is masked wherever it appears; a short one
+    (under 4 characters) only where it stands as a whole word."""
+    values = secret_values(path, text)
+    spans = list(_spans(line, tuple(v for v in values if len(v) >= _MIN_SECRET)))
+    for value in values:
+        if len(value) < _MIN_SECRET:
+            spans += [(m.start(), m.end()) for m in _short_pattern(value).finditer(line)]
+    return _apply(line, spans)
+
+
+@lru_cache(maxsize=256)
+def _short_pattern(value: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w$])" + re.escape(value) + r"(?!\w)")
 
 
 # Flags whose next argument is a password (redis-server, redis-cli, celery/kombu-style tools).
 PASSWORD_FLAGS = frozenset({"-a", "--requirepass", "--masterauth", "--pass", "--password", "--auth",
                             "--tls-key-file-pass", "--tls-client-key-file-pass"})
-_MIN_SECRET = 4  # shorter values would mask ordinary words and numbers everywhere
+_MIN_SECRET = 4  # shorter values would mask ordinary words and numbers in every message
 
 
 @lru_cache(maxsize=256)
@@ -103,7 +258,7 @@ def secret_values(path: str, text: str) -> tuple[str, ...]:
         found = _yaml_secrets(path, text)
     else:
         found = _env_secrets(text)
-    kept = {v for v in found if len(v) >= _MIN_SECRET and not v.startswith("$")}
+    kept = {v for v in found if v and not v.startswith("$")}
     return tuple(sorted(kept, key=lambda v: (-len(v), v)))
 
 
@@ -119,12 +274,12 @@ def _redis_conf_secrets(text: str) -> set[str]:
         if len(args) < 2:
             continue
         directive = args[0].lower()
-        if directive in ("requirepass", "masterauth", "tls-key-file-pass", "tls-client-key-file-pass"):
-            found.add(args[1])
-        elif directive == "user":
+        if directive == "user":
             found.update(a[1:] for a in args[2:] if a.startswith(">"))
         elif directive == "sentinel" and len(args) >= 4 and args[1].lower() == "auth-pass":
             found.add(args[3])
+        elif "pass" in directive or "auth" in directive:  # also typos such as requirepasss
+            found.update(args[1:2])
     return found
 
 
@@ -133,7 +288,22 @@ def _env_secrets(text: str) -> set[str]:
     for line in text.splitlines():
         name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and is_secret_name(name.strip()):
-            found.add(value.strip().strip("'\""))
+            value = value.strip()
+            # an unterminated quote keeps the rest of the line (and the quote is not the secret)
+            found.add(value[1:].rstrip(value[0]) if value and value[0] in _QUOTES else value)
+        found.update(_url_passwords(value if sep else line))
+    return found
+
+
+def _url_passwords(text: str) -> set[str]:
+    if "://" not in text:
+        return set()
+    from vantage_lint.redis.clients import parse_url
+
+    found = {text[s:e] for s, e in _url_spans(text)} | {text[s:e] for s, e in _query_spans(text)}
+    password = parse_url(text.strip())[2]
+    if password:
+        found.add(password)
     return found
 
 
@@ -167,9 +337,10 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
             found.update(fallback_secrets(node.raw))
         if isinstance(node, MapNode):
             for key, value in node.items.items():
-                if (isinstance(value, ScalarNode) and isinstance(key, str) and is_secret_name(key)
-                        and isinstance(value.value, str)):
-                    found.add(value.value)
+                if isinstance(value, ScalarNode) and isinstance(value.value, str):
+                    if isinstance(key, str) and is_secret_name(key):
+                        found.add(value.value)
+                    found.update(_url_passwords(value.value))
         elif isinstance(node, SeqNode):
             previous = ""
             for item in node.items:
@@ -177,10 +348,43 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
                 if text is None:
                     previous = ""
                     continue
-                if previous in PASSWORD_FLAGS:
+                if previous in PASSWORD_FLAGS or previous.upper() == "AUTH":
                     found.add(text)
                 item_name, sep, item_value = text.partition("=")
                 if sep and is_secret_name(item_name) and " " not in item_name:
                     found.add(item_value)
+                found.update(_url_passwords(text))
                 previous = text.strip()
     return found
+
+
+# --- control characters and CI workflow commands in human output ---------------------------------
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c != 0x09}
+_CONTROL.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (newlines, terminal escapes) shown as ``\\xNN``, so a
+    file's content or name can neither move the cursor nor start a new output line."""
+    return text.translate(_CONTROL)
+
+
+def line_start(text: str) -> str:
+    """:func:`printable` for text that begins an output line: a leading ``::`` or ``##[`` would
+    be run by GitHub Actions as a workflow command, so it is pushed off the line's start."""
+    text = printable(text)
+    return "./" + text if text.startswith(("::", "##[")) else text
+
+
+def conceal_span(span: Any, source: Any) -> Any:
+    """A span over a secret shrunk to its first character: an underline or ``end_column`` as
+    long as the secret would tell its length."""
+    import dataclasses
+
+    if source is None or span.end <= span.start:
+        return span
+    text = source.text[span.start : span.end]
+    if redact_source_line(text, source.path, source.text) == text:
+        return span
+    return dataclasses.replace(span, end_line=span.line, end_column=span.column, end=span.start)

@@ -980,7 +980,7 @@ _QUOTE_DETAIL = ("a closing quote must be followed by a space or the end of the 
 def _shown(name: str, args: list[str], text: str) -> str:
     """The line as the message shows it, with passwords masked."""
     canonical = canonical_name(name)
-    if canonical in SENSITIVE and args:
+    if (canonical in SENSITIVE or "pass" in name.lower() or "auth" in name.lower()) and args:
         return _clip(" ".join([name, *(_mask(a) for a in args)]))
     if canonical == "user":
         return _clip(" ".join([name, *(_mask(a) if a[:1] in "><#!" else a for a in args)]))

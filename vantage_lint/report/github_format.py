@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from vantage_lint.findings import Severity
 from vantage_lint.report import ReportOptions, statistics_lines, summary_line
-from vantage_lint.secrets import redact
+from vantage_lint.secrets import line_start, printable, redact
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
@@ -18,8 +18,9 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: 
 
 
 def escape_data(text: str) -> str:
-    """The message part (actions/toolkit ``escapeData``)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message part (actions/toolkit ``escapeData``); other control characters (terminal
+    escapes) are shown as ``\\xNN``."""
+    return printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
@@ -46,6 +47,6 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
         out.write(annotation(finding) + "\n")
     if options.statistics:
         for line in statistics_lines(report):
-            out.write(line + "\n")
+            out.write(line_start(line) + "\n")
     if not options.quiet:
         out.write(summary_line(report) + "\n")

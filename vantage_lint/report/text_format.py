@@ -11,7 +11,7 @@ from rich.text import Text
 
 from vantage_lint.findings import Severity
 from vantage_lint.report import ReportOptions, statistics_lines, summary_line
-from vantage_lint.secrets import redact, redact_source_line
+from vantage_lint.secrets import line_start, printable, redact, redact_source_line
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
@@ -33,14 +33,14 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
         width=options.width or 200,
     )
     for path, group in groupby(report.findings, key=lambda f: f.span.path):
-        console.print(Text(path, style="bold underline"))
+        console.print(Text(line_start(path), style="bold underline"))
         source = report.sources.get(path)
         for finding in group:
             _finding(console, finding, source, options)
         console.print()
     if options.statistics:
         for line in statistics_lines(report):
-            console.print(Text(line))
+            console.print(Text(line_start(line)))
     if not options.quiet:
         style = "bold red" if report.failed else ("yellow" if report.findings else "green")
         console.print(Text(summary_line(report), style=style))
@@ -56,14 +56,14 @@ def _finding(console: Console, f: Finding, source: SourceFile | None, options: R
         " ",
         (f"[{f.name}]", "dim"),
         " ",
-        redact(f.message),
+        printable(redact(f.message)),
     )
     if f.service:
-        head.append(f"  (service {f.service})", style="dim")
+        head.append(f"  (service {printable(f.service)})", style="dim")
     console.print(head)
     if options.show_source and source is not None and 1 <= f.span.line <= len(source.line_starts):
         line_text = source.line_text(f.span.line)
-        shown = redact_source_line(line_text.expandtabs(1), source.path, source.text)[:MAX_EXCERPT]
+        shown = printable(redact_source_line(line_text.expandtabs(1), source.path, source.text))[:MAX_EXCERPT]
         gutter = f"{f.span.line:>6} | "
         console.print(Text.assemble((gutter, "blue"), shown))
         start = max(f.span.column - 1, 0)
@@ -73,7 +73,7 @@ def _finding(console: Console, f: Finding, source: SourceFile | None, options: R
             width = max(len(line_text.rstrip()) - start, 1)
         width = min(width, max(MAX_EXCERPT - start, 1))
         console.print(Text.assemble((" " * 6 + " | ", "blue"), " " * start, ("^" * width, STYLE[f.severity])))
-    hint = Text.assemble(("       = ", "blue"), ("hint: ", "bold"), redact(f.hint))
+    hint = Text.assemble(("       = ", "blue"), ("hint: ", "bold"), printable(redact(f.hint)))
     if f.fix is not None:
         hint.append(f"  [{f.fix.applicability.value} fix available]", style="green")
     console.print(hint)
