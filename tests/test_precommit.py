@@ -108,3 +108,31 @@ def test_try_repo_end_to_end(tmp_path):
     done = _pre_commit("try-repo", str(hook_repo), "vantage-lint", "--all-files", cwd=target, home=home)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"vantage-lint\.+Passed", done.stdout), done.stdout
+
+
+def test_hook_ends_its_args_with_double_dash():
+    # pre-commit runs `entry args... files...`: a file named `-x.yml` must come after `--`
+    assert _hook()["args"][-1] == "--"
+
+
+@pytest.mark.slow
+def test_file_named_like_an_option(tmp_path):
+    """A staged file named `-x.yml` reaches vantage-lint as a path (exit 1 with its finding),
+    not as the unknown option `-x` (exit 2)."""
+    hook_repo = _hook_repo(tmp_path)
+    rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hook_repo, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    target = tmp_path / "target"
+    target.mkdir()
+    _git("init", "-q", cwd=target)
+    (target / ".vantage-lint.yaml").write_text("select: [VL006]\nfail-on: info\n")
+    (target / "-x.yml").write_text('version: "3.8"\nservices:\n  web:\n    image: nginx:1.25\n')
+    (target / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hook_repo}\n    rev: {rev}\n    hooks:\n"
+        "      - id: vantage-lint\n        files: '(^|/)-x\\.yml$'\n")
+    _git("add", "-A", cwd=target)
+    done = _pre_commit("run", "--all-files", "--verbose", cwd=target, home=tmp_path / "pre-commit-home")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "-x.yml:1:1: VL006" in output or ("-x.yml" in output and "VL006" in output), output
+    assert "No such option" not in output, output

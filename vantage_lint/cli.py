@@ -37,7 +37,7 @@ def _use_color(choice: str, stream) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
 
 
-FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gitlab", "junit"])
+FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gitlab", "junit", "rdjson", "checkstyle"])
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from vantage_lint.engine import Report
     from vantage_lint.registry import Rule
 
-FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit")
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit", "rdjson", "checkstyle")
 
 
 @dataclass(slots=True)

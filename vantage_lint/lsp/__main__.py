@@ -1,0 +1,3 @@
+from vantage_lint.lsp.main import main
+
+raise SystemExit(main())
