@@ -252,15 +252,16 @@ def flower_unauthenticated(service: Service, ctx: RuleContext) -> Iterator[Findi
             env_name_span(service, open_api),
             f"{head}, and FLOWER_UNAUTHENTICATED_API opens the control API: anyone can revoke tasks and shut "
             "workers down",
-            hint="Turn on authentication (FLOWER_BASIC_AUTH=user:${FLOWER_PASSWORD}) and remove "
-                 "FLOWER_UNAUTHENTICATED_API.",
+            hint="Turn on authentication (set FLOWER_BASIC_AUTH to user:${FLOWER_PASSWORD}, the password from a "
+                 "variable) and remove FLOWER_UNAUTHENTICATED_API.",
         ), Severity.ERROR)
     elif old is not None:
         yield _with_severity(ctx.finding(
             port.node,
             f"{head}, and Flower {old} (before 2.0) serves its control API without authentication too: anyone "
             "can revoke tasks and shut workers down",
-            hint="Upgrade to Flower 2.x and turn on authentication (FLOWER_BASIC_AUTH=user:${FLOWER_PASSWORD}).",
+            hint="Upgrade to Flower 2.x and turn on authentication (set FLOWER_BASIC_AUTH to "
+                 "user:${FLOWER_PASSWORD}, the password from a variable).",
         ), Severity.ERROR)
     else:
         yield ctx.finding(port.node, f"{head} (Flower 2.x refuses its control API without authentication)")
