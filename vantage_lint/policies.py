@@ -85,12 +85,61 @@ def _validator(schema: Any) -> Any:
     except jsonschema.SchemaError as exc:
         where = ".".join(str(p) for p in exc.absolute_path)
         raise PolicyError("schema" + (f".{where}" if where else ""), f"invalid JSON Schema: {_short(exc.message)}") from None
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    registry = _local_registry()
+    _check_refs(cls(schema, registry=registry), schema)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=registry)
     try:  # surface unresolvable $refs now, not in the middle of a lint run
         list(validator.iter_errors({}))
     except Exception as exc:
         raise PolicyError("schema", f"invalid JSON Schema: {_short(str(exc))}") from None
     return validator
+
+
+class _OutsideRef(Exception):
+    def __init__(self, uri: str):
+        super().__init__(uri)
+        self.uri = uri
+
+
+def _local_registry() -> Any:
+    """A registry whose retrieval always refuses: refs resolve only inside the schema itself.
+
+    Without it jsonschema fetches ``http://`` refs over the network and reads ``file://`` ones.
+    """
+    from referencing import Registry
+
+    def refuse(uri: str) -> Any:
+        raise _OutsideRef(uri)
+
+    return Registry(retrieve=refuse)  # type: ignore[call-arg]
+
+
+def _check_refs(validator: Any, schema: Any) -> None:
+    """Resolve every ``$ref`` of the schema now, so that one pointing outside it is a config error."""
+    for ref in _refs(schema):
+        try:
+            validator._resolver.lookup(ref)
+        except Exception as exc:
+            cause: BaseException | None = exc
+            while cause is not None and not isinstance(cause, _OutsideRef):
+                cause = cause.__cause__ or cause.__context__
+            if cause is not None:
+                raise PolicyError(
+                    "schema", f"$ref {_short(ref)!r} points outside the configuration file and is not fetched; "
+                    "inline the schema or use a local ref such as '#/$defs/name'") from None
+            raise PolicyError("schema", f"invalid JSON Schema: unresolvable $ref {_short(ref)!r}") from None
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
 
 
 def _check_template(message: str) -> None:
