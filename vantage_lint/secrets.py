@@ -48,8 +48,12 @@ def _extent(text: str, start: int, quote: str) -> int:
         end = text.find(quote, start)
         line_end = text.find("\n", start)
         if end < 0 or (0 <= line_end < end):
-            end = line_end if line_end >= 0 else len(text)
-        return end
+            return line_end if line_end >= 0 else len(text)
+        # text glued to the closing quote ("0"000) belongs to the same word: mask it too
+        tail = end + 1
+        while tail < len(text) and not text[tail].isspace():
+            tail += 1
+        return end if tail == end + 1 else tail
     end = start
     while end < len(text) and not text[end].isspace():
         end += 1
