@@ -131,3 +131,38 @@ def test_local_ref_resolves_inside_the_config(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "XREF001" in proc.stdout
     assert '"connect"' not in proc.stderr
+
+
+# --- redis.conf include outside the project -------------------------------------------------------
+
+REDIS_COMPOSE = """\
+services:
+  redis:
+    image: redis:7.2
+    command: redis-server /usr/local/etc/redis/redis.conf
+    volumes:
+      - ./redis.conf:/usr/local/etc/redis/redis.conf:ro
+"""
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "glob"])
+def test_redis_include_outside_project_is_not_read(tmp_path: Path, how: str) -> None:
+    outside = tmp_path / "outside-secret.conf"
+    outside.write_text("requirepass hunter2-outside\n")
+    project = tmp_path / "p"
+    project.mkdir()
+    target = {"absolute": str(outside), "dotdot": "../outside-secret.conf", "glob": str(tmp_path / "outside-*.conf")}[how]
+    (project / "compose.yaml").write_text(REDIS_COMPOSE)
+    (project / "redis.conf").write_text(f"include {target}\nappendonly yes\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "outside-secret.conf", "--color", "never", "--format", "concise", str(project)],
+        capture_output=True, text=True, cwd=project, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(project)},
+    )
+    _head, _, audit = proc.stderr.rpartition("\nAUDIT ")
+    assert json.loads(audit) == []
+    assert "hunter2" not in proc.stdout
+    lines = [line for line in proc.stdout.splitlines() if "VL005" in line]
+    assert len(lines) == 1, proc.stdout
+    assert f"include '{target}' is outside the project folder; not read" in lines[0]
+    assert "redis.conf:1:9" in lines[0]

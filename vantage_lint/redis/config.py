@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vantage_lint.findings import Finding, Span, problem
+from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
     VERSIONS,
@@ -179,10 +179,13 @@ def parse_redis_config(
     *,
     read: Reader | None = None,
     version: tuple[int, int] | None = None,
+    root: Path | None = None,
 ) -> RedisConfig:
     """Parse ``source`` and the files it includes; ``version`` is the Redis major.minor when
-    known (from the image tag), else any 7.x is assumed."""
+    known (from the image tag), else any 7.x is assumed. With ``root`` (the project folder), an
+    ``include`` of a file outside it is reported and never opened."""
     loader = _Loader(read or _default_reader, version, _State())
+    loader.root = _resolve(root) if root is not None else None
     base = source.real_path.parent if source.real_path is not None else Path.cwd()
     loader.base_dir = base
     kind = loader.load_main(source)
@@ -263,7 +266,7 @@ def _sniff_names() -> frozenset[str]:
 
 class _Loader:
     __slots__ = ("read", "version", "vkey", "modern", "state", "directives", "problems", "files",
-                 "base_dir", "stack", "kind", "seen")
+                 "base_dir", "stack", "kind", "seen", "root")
 
     def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State):
         self.read = read
@@ -273,6 +276,7 @@ class _Loader:
         self.state = state
         self.directives: list[Directive] = []
         self.problems: list[Finding] = []
+        self.root: Path | None = None
         self.files: list[SourceFile] = []
         self.base_dir = Path.cwd()
         self.stack: list[Path] = []
@@ -610,6 +614,16 @@ class _Loader:
     def _include(self, d: Directive) -> _Error | None:
         target = d.args[0]
         path = Path(target) if Path(target).is_absolute() else self.base_dir / target
+        if self.root is not None and not _resolve(path).is_relative_to(self.root):
+            # Never read (or glob) host files outside the project: an absolute path is a
+            # container path, and `../..` may reach the user's home.
+            self.problems.append(problem(
+                "VL005", d.arg_spans[0],
+                f"include '{target}' is outside the project folder; not read",
+                "Keep included files inside the project folder, or mount them and lint them there.",
+                Severity.WARNING))
+            self.state.reading_file = False
+            return None
         if any(c in target for c in _GLOB_CHARS):
             import glob  # only for wildcard includes
 

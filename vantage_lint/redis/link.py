@@ -223,7 +223,7 @@ def _link(service: Service) -> RedisLink:
         except Exception:  # unreadable or not text: VL005/VL203 territory, not a crash
             link.problem = "unreadable"
             return link
-        base = parse_redis_config(source, read=project.reader, version=link.version)
+        base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory)
     words, spans = _flag_words(service, link)
     conf = config_from_args(words, spans, base, version=link.version)
     conf.service = service
