@@ -9,27 +9,27 @@ from vantage_lint.findings import Finding, Severity
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, subject
 from vantage_lint.registry import rule
-from vantage_lint.rules.redis_persistence import with_severity
 
 
 # --- VL221 -------------------------------------------------------------------------------------
 @rule(
     code="VL221",
     name="redis-io-threads",
-    summary="`io-threads` is unset (info), or set above the container's cpus limit (warning).",
-    severity=Severity.INFO,
-    hint="Set io-threads to the CPUs Redis may use (2-4 for a busy instance), never above the cpus limit.",
+    summary="`io-threads` leaves no spare CPU: it is at or above the container's cpus limit.",
+    severity=Severity.WARNING,
+    hint="Set io-threads below the cpus limit (leave a core for the main thread), or leave it unset.",
     scope="redis",
 )
 def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Reports a configuration without `io-threads` (info: the VANTAGE practice sets it), and an
-    `io-threads` value larger than the service's `cpus` limit (warning).
+    Reports an `io-threads` value above 1 that is at or above the service's `cpus` limit. An unset
+    `io-threads` is not reported: threaded I/O is off by default upstream.
 
     ## Why it matters
-    Redis executes commands on one thread, but since 6.0 it can spread socket reads and
-    writes over I/O threads, which helps with many clients or large replies. More threads
-    than CPUs the container may use only adds context switches and contention.
+    Redis executes commands on one thread; since 6.0 it can spread socket writes (and, with
+    `io-threads-do-reads`, reads) over I/O threads. The redis.conf shipped with Redis 7.0 recommends
+    them only on machines with 4 or more cores, leaving at least one spare core: with as many
+    threads as the container's CPUs, the main thread competes with its own I/O threads.
 
     ## Example
     ```yaml
@@ -40,17 +40,16 @@ def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
         deploy:
           resources:
             limits:
-              cpus: "1.0"
+              cpus: "2.0"
     ```
 
     ## Fix
-    `io-threads 2` with `cpus: "2.0"` (or `io-threads 1` deliberately for a small instance).
+    `io-threads 3` with `cpus: "4.0"`, or no `io-threads` for a small instance.
     """
     if not checkable(conf):
         return
     directive = conf.get("io-threads")
     if directive is None:
-        yield ctx.finding(anchor(conf), f"{subject(conf)} does not set io-threads (network I/O on one thread)")
         return
     try:
         threads = int(directive.args[0])
@@ -58,13 +57,14 @@ def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
         return
     service = conf.service
     cpus = getattr(service, "cpus_limit", None) if service is not None else None
-    if cpus and threads > cpus:
-        yield with_severity(ctx.finding(
+    if cpus and threads > 1 and threads >= cpus:
+        relation = "above" if threads > cpus else "equal to"
+        yield ctx.finding(
             directive.arg_spans[0],
-            f"{subject(conf)} sets io-threads {threads}, above its cpus limit {cpus:g}: the threads compete "
-            "for the same CPU",
-            hint=f"Set io-threads to at most {max(1, int(cpus))}, or raise the cpus limit.",
-        ), Severity.WARNING)
+            f"{subject(conf)} sets io-threads {threads}, {relation} its cpus limit {cpus:g}: no CPU is left "
+            "for the main thread, which competes with its own I/O threads",
+            hint=f"Set io-threads to at most {max(1, int(cpus) - 1)}, or raise the cpus limit.",
+        )
 
 
 # --- VL222 -------------------------------------------------------------------------------------
