@@ -265,7 +265,11 @@ def test_not_secret_names(name):
 
 @pytest.mark.parametrize("value,placeholder", [
     ("", True), ("yes", True), ("<your-token>", True), ("{{ db_password }}", True), ("xxx", True),
-    ("****", True), ("changeme", False), ("password", False), ("your-secret-here", False), ("s3cr3t", False),
+    ("****", True), ("changeme", True), ("CHANGE_ME", True), ("your-secret-here", True), ("replace-me", True),
+    ("@{ADMIN_PASSWORD}", True), ("#{Octopus.Token}", True), ("${{ secrets.X }}", True), ("__APP_SECRET__", True),
+    ("@db.password@", True), ("%DB_PASS%", True), ("[[token]]", True),
+    ("password", False), ("s3cr3t", False), ("changeit", False), ("@dmin2024", False), ("my_s3cret_p4ss", False),
+    ("{not-a-template}", False), ("changeme2", False), ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", False),
 ])
 def test_placeholders(value, placeholder):
     assert is_placeholder(value) is placeholder

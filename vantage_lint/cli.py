@@ -55,6 +55,8 @@ FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gi
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info", "never"]), default=None,
               help="Lowest severity that makes the exit status 1 (default: warning).")
 @click.option("--preset", type=click.Choice(["recommended", "production"]), default=None, help="Rule preset.")
+@click.option("--context", "context", type=click.Choice(["production", "development", "auto"]), default=None,
+              help="Where the stack runs (default: auto, decided per project from evidence).")
 @click.option("--config", "config_path", metavar="FILE", help="Configuration file (default: discovered).")
 @click.option("--isolated", is_flag=True, help="Ignore all configuration files.")
 @click.option("--explain", metavar="CODE|NAME", help="Print a rule's documentation and exit.")
@@ -114,6 +116,7 @@ def run(
     debug: bool,
     show_compose: bool = False,
     show_origins: bool = False,
+    context: str | None = None,
 ) -> int:
     try:
         if no_cache:
@@ -141,6 +144,8 @@ def run(
         if "-" in paths and stdin_filename:
             config_paths.insert(0, stdin_filename)  # the configuration of where the text belongs
         settings = _settings(config_paths, config_path, isolated, select, extend_select, ignore, preset)
+        if context is not None:
+            settings.context = context
         if fail_on is not None:
             settings.fail_on = Severity.ERROR + 1 if fail_on == "never" else Severity.parse(fail_on)  # type: ignore[assignment]
         inputs = Inputs(

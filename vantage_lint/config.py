@@ -567,6 +567,8 @@ def _apply(settings: Settings, data: dict[str, Any], rules: RuleSet) -> None:
         settings.fail_on = Severity.ERROR + 1 if level == "never" else Severity.parse(level)  # type: ignore[assignment]
     settings.per_file_ignores = {glob: list(sel) for glob, sel in data.get("per-file-ignores", {}).items()}
     settings.exclude = list(data.get("exclude", []))
+    if "context" in data:
+        settings.context = data["context"]
     settings.rule_options = {}
     for key, options in data.get("rules", {}).items():
         rule = rules.lookup(key)

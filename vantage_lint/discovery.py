@@ -31,6 +31,8 @@ class Target:
     env_files: list[Path] | None = None
     project_directory: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # Why a file found by a folder walk under a Redis-like name is not linted as a redis.conf.
+    not_redis: str | None = None
 
 
 def is_compose_name(name: str) -> bool:
@@ -112,24 +114,49 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                 _add_file(path, compose, redis, seen, explicit=False)
             elif name.endswith(".conf") and _looks_like_redis(path):
                 _add_file(path, compose, redis, seen, explicit=False)
+                if redis and redis[-1].files == [path]:
+                    redis[-1].not_redis = _not_redis(path)
+
+
+def _redis_name(path: Path) -> bool:
+    lowered = path.name.lower()
+    return "redis" in lowered or "sentinel" in lowered or "valkey" in lowered
 
 
 def _looks_like_redis(path: Path) -> bool:
-    """``redis*.conf``/``sentinel*.conf`` always (a wrong file is reported); other confs by content."""
-    lowered = path.name.lower()
-    if "redis" in lowered or "sentinel" in lowered or "valkey" in lowered:
+    """``redis*.conf``/``sentinel*.conf`` always (judged by content later); other confs by content."""
+    if _redis_name(path):
         return path.is_file()
-    try:
-        if not path.is_file():
-            return False
-        with open(path, "rb") as handle:
-            head = handle.read(MAX_SNIFF_BYTES)
-    except OSError:
-        return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
+    text = _head(path)
+    if text is None:
         return False
     from vantage_lint.redis.config import looks_like_redis_conf
 
     return looks_like_redis_conf(text)
+
+
+def _not_redis(path: Path) -> str | None:
+    """Why a ``redis*.conf`` found by the walk is not a Redis config, if it is not (a compose
+    service that mounts it as Redis's config still gets it linted, through the project)."""
+    if not _redis_name(path):
+        return None
+    text = _head(path)
+    if text is None:
+        return None  # binary or unreadable: the reader reports it (VL005)
+    from vantage_lint.redis.config import not_a_redis_conf
+
+    return not_a_redis_conf(text)
+
+
+def _head(path: Path) -> str | None:
+    try:
+        if not path.is_file():
+            return None
+        with open(path, "rb") as handle:
+            head = handle.read(MAX_SNIFF_BYTES)
+    except OSError:
+        return None
+    try:
+        return head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -78,6 +78,20 @@ def _severity_text(rule: Rule) -> str:
     return text
 
 
+def _tier_text(rule: Rule) -> str:
+    if rule.tier == "production":
+        return "production (not in the default `recommended` preset; select it by code or name to add it)"
+    return "recommended (the default) and production"
+
+
+def _contexts_text(rule: Rule) -> str:
+    if tuple(rule.contexts) == ("production",):
+        return "production only (production hardening: not reported in development context)"
+    if tuple(rule.contexts) == ("development",):
+        return "development only"
+    return "production and development"
+
+
 def _applies_to(rule: Rule) -> str:
     if "policy" in rule.tags:
         return "each redis.conf" if rule.scope == "redis" else "the services the policy selects"
@@ -110,6 +124,8 @@ def rule_markdown(rule: Rule, level: int = 2) -> str:
         rule.summary,
         "",
         f"- Default severity: {_severity_text(rule)}",
+        f"- Preset: {_tier_text(rule)}",
+        f"- Context: {_contexts_text(rule)}",
         f"- Applies to: {_applies_to(rule)}",
         f"- Fix: {fix}",
         f"- Hint: {rule.hint}",
@@ -141,6 +157,9 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "summary": rule.summary,
         "severity": rule.severity.label,
         "production": rule.production,
+        "tier": rule.tier,
+        "contexts": list(rule.contexts),
+        "supersedes": list(rule.supersedes),
         "category": rule.category,
         "scope": rule.scope,
         "roles": sorted(rule.roles) if rule.roles else None,
@@ -161,6 +180,7 @@ def list_rules_text(fmt: str = "text") -> str:
     width = max((len(r.name) for r in rules), default=20)
     return "".join(
         f"{r.code}  {r.name:<{width}}  {r.severity.label:<7} {'P' if r.production else ' '} "
+        f"{'prod ' if r.tier == 'production' else '     '}{'dev' if 'development' in r.contexts else '   '} "
         f"{'fix' if r.fix else '   '}  {r.summary}\n"
         for r in rules
     )
@@ -179,13 +199,27 @@ def rules_markdown() -> str:
         "(`extends: production`) raises the rules marked **P** to error. **fix** says what `--fix`",
         "may do: `safe` (applied by `--fix`) or `unsafe` (only with `--unsafe-fixes`).",
         "",
-        "| code | name | severity | fix | summary |",
-        "|---|---|---|---|---|",
+        "## Presets and contexts",
+        "",
+        "- **preset** `recommended` (the default) reports what is wrong or dangerous in the stack;",
+        "  `production` adds the hardening that every service or every Redis usually lacks (marked",
+        "  `production` below) and raises the **P** rules to error. A `production` rule joins the",
+        "  `recommended` preset only when a selector names it exactly (`extend-select: [VL404]`).",
+        "- **context**: each project is checked as `production` or `development`, decided from",
+        "  evidence (a file or folder named `dev`/`local`, a devcontainer folder, a comment such as",
+        "  \"for local development\", the source bind-mounted into a server run with `--reload`,",
+        "  `*_ENV=development`) unless a file is named for deployment (`prod`, `deploy`, `staging`...),",
+        "  or set with `--context` / `context:`. Rules marked `prod` in the context column are",
+        "  production hardening and are not reported in development; the others report everywhere.",
+        "",
+        "| code | name | severity | preset | context | fix | summary |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rules:
         severity = r.severity.label + (" **P**" if r.production else "")
-        out.append(f"| [{r.code}](#{anchor(r)}) | {r.name} | {severity} | {r.fix.value if r.fix else ''} | "
-                   f"{r.summary.replace('|', '&#124;')} |")
+        where = "prod" if tuple(r.contexts) == ("production",) else "all"
+        out.append(f"| [{r.code}](#{anchor(r)}) | {r.name} | {severity} | {r.tier} | {where} | "
+                   f"{r.fix.value if r.fix else ''} | {r.summary.replace('|', '&#124;')} |")
     for category, title in CATEGORIES:
         members = [r for r in rules if r.category == category]
         if not members:

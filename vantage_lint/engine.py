@@ -6,11 +6,12 @@ import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vantage_lint.compose.deploy_context import DeployContext
 from vantage_lint.compose.project import DEFAULT_FILES
 from vantage_lint.context import RuleContext
 from vantage_lint.discovery import Target, UsageError, discover
@@ -32,6 +33,8 @@ class Report:
     rules: RuleSet
     settings: Settings
     suppressed: list[Finding] = field(default_factory=list)
+    # The context (production / development) each linted project or lone redis.conf ran in.
+    contexts: list[DeployContext] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -122,15 +125,18 @@ def lint(
     compose = [t for t in targets if t.kind == "compose"]
     redis = [t for t in targets if t.kind != "compose"]
     linked: set[str] = set()
+    contexts: list[DeployContext] = []
     for batch in (compose, redis):
         if batch is redis:
             batch = [t for t in redis if display_path(t.files[0], cwd) not in linked]
         results = _run_targets(work, batch, jobs, reader)
         if batch is compose:
             results = _drop_parts_of_other_projects(batch, results, cwd)
-        for found, read, kept in results:
+        for found, read, kept, where in results:
             findings.extend(found)
             sources.update(kept)
+            if where is not None:
+                contexts.append(where)
             for name in read:
                 files[name] = None
                 if name.endswith(".conf"):
@@ -139,7 +145,8 @@ def lint(
         # Files read in this process whose target was dropped above (fixes need their text).
         sources.setdefault(source.path, source)
     findings = _finish(findings, rules, settings)
-    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings,
+                    contexts=contexts)
     from vantage_lint.suppress import apply_suppressions
 
     def read(name: str) -> SourceFile | None:
@@ -158,7 +165,7 @@ def _drop_parts_of_other_projects(
     of that project, not again on its own (where its references would dangle)."""
     mains = [display_path(t.files[0], cwd) for t in targets]
     used_by_others: set[str] = set()
-    for main, (_found, read, _kept) in zip(mains, results):
+    for main, (_found, read, _kept, _where) in zip(mains, results):
         used_by_others.update(name for name in read if name != main)
     return [
         result
@@ -193,7 +200,7 @@ def _auto_jobs(jobs: int | None, n_targets: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-TargetResult = tuple[list[Finding], list[str], dict[str, SourceFile]]
+TargetResult = tuple[list[Finding], list[str], dict[str, SourceFile], DeployContext | None]
 
 
 def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
@@ -224,10 +231,10 @@ def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: _Rea
         for target in targets:
             found, read = runner.run(target)
             _fingerprint_all(found, reader)
-            results.append((found, read, {}))
+            results.append((found, read, {}, runner.last_context))
         kept = {source.path: source for source in reader.cache.values()}
         if results:
-            results[-1] = (results[-1][0], results[-1][1], kept)
+            results[-1] = (results[-1][0], results[-1][1], kept, results[-1][3])
         return results
     import multiprocessing
 
@@ -249,7 +256,7 @@ def _worker(target: Target) -> TargetResult:
     # Only the files a finding points into travel back (excerpts and fixes need them).
     wanted = {f.span.path for f in found}
     kept = {s.path: s for s in reader.cache.values() if s.path in wanted}
-    return found, read, kept
+    return found, read, kept, runner.last_context
 
 
 def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
@@ -299,6 +306,20 @@ class _Runner:
                 context = RuleContext(rule, settings.options_for(rule))
                 self.by_scope[rule.scope].append((rule, context))
         self.enabled_codes = {r.code for r in rules}
+        self.supersedes = {r.code: r.supersedes for r in rules if r.supersedes}
+        self.last_context: DeployContext | None = None
+
+    def _context(self, path: str, detect: Callable[[], DeployContext]) -> DeployContext:
+        from vantage_lint.compose.deploy_context import forced
+
+        chosen = self.settings.forced_context()
+        if chosen is None:
+            return detect()
+        how = "--context or context:" if self.settings.context != "auto" else "the production preset"
+        return forced(path, chosen, f"set by {how}")
+
+    def _applies(self, rule: Rule) -> bool:
+        return self.last_context is None or self.last_context.context in rule.contexts
 
     def run(self, target: Target) -> tuple[list[Finding], list[str]]:
         if target.kind == "compose":
@@ -321,14 +342,20 @@ class _Runner:
         project.declared_roles = self.settings.roles
         project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
+        from vantage_lint.compose.deploy_context import decide
+
+        self.last_context = self._context(project.main_path, lambda: decide(project))
         findings = list(project.problems)
         for conf in project.redis_configs:
             findings.extend(conf.problems)
         for rule, context in self.by_scope["project"]:
-            findings.extend(self._call(rule, context, project, project))
+            if self._applies(rule):
+                findings.extend(self._call(rule, context, project, project))
         for service in project.services.values():
             for rule, context in self.by_scope["service"]:
                 if rule.roles is not None and not (rule.roles & service.roles):
+                    continue
+                if not self._applies(rule):
                     continue
                 context.service_name = service.name
                 findings.extend(self._call(rule, context, service, project))
@@ -337,12 +364,35 @@ class _Runner:
             findings.extend(self._redis_rules(conf, project))
         read = list(project.sources)
         _release(project)
-        return findings, read
+        return self._drop_superseded(findings), read
+
+    def _drop_superseded(self, findings: list[Finding]) -> list[Finding]:
+        """One problem, one finding: a rule that states a problem precisely replaces, on the same
+        service, the rules it ``supersedes`` (VL219 over VL113, VL309 over VL104...)."""
+        if not self.supersedes:
+            return findings
+        dropped = {(code, f.service) for f in findings if f.service for code in self.supersedes.get(f.code, ())}
+        if not dropped:
+            return findings
+        return [f for f in findings if (f.code, f.service) not in dropped]
 
     def _redis(self, target: Target) -> tuple[list[Finding], list[str]]:
         from vantage_lint.redis.config import parse_redis_config
 
         path = target.files[0]
+        from vantage_lint.compose.deploy_context import decide_for_file
+
+        shown = display_path(path, self.reader.cwd)
+        self.last_context = self._context(shown, lambda: decide_for_file(shown))
+        if target.not_redis:
+            from vantage_lint.findings import Span, problem
+
+            self.last_context = None  # not linted: no context to report
+            note = problem("VL005", Span(shown, 1, 1, 1, 1),
+                           f"{path.name} is named like a Redis config but is not one: {target.not_redis}; not linted",
+                           "Rename the file if it is not for Redis; a Compose service that mounts it as Redis's "
+                           "config gets it linted with the project.", Severity.INFO)
+            return [note], [shown]
         try:
             source = self.reader(path)
         except SourceError as exc:
@@ -360,6 +410,8 @@ class _Runner:
         found: list[Finding] = []
         service = getattr(conf, "service", None)
         for rule, context in self.by_scope["redis"]:
+            if not self._applies(rule):
+                continue
             context.service_name = getattr(service, "name", None)
             found.extend(self._call(rule, context, conf, project))
         return found
@@ -422,8 +474,42 @@ def _finish(findings: list[Finding], rules: RuleSet, settings: Settings) -> list
             continue
         seen.add(key)
         result.append(finding)
+    result = merge_fanned_out(result)
     result.sort(key=Finding.sort_key)
     return result
+
+
+def merge_fanned_out(findings: list[Finding]) -> list[Finding]:
+    """One written line, one finding: a value that anchors, merge keys or ``extends`` share
+    between services is reported once, at the place it is written, listing every service."""
+    groups: dict[tuple, list[Finding]] = {}
+    for finding in findings:
+        if finding.service:
+            span = finding.span
+            key = (finding.code, finding.severity, span.path, span.line, span.column, span.end_line,
+                   span.end_column, _without_service(finding.message, finding.service))
+            groups.setdefault(key, []).append(finding)
+    merged: set[int] = set()
+    for group in groups.values():
+        names = list(dict.fromkeys(f.service for f in group if f.service))
+        if len(names) < 2:
+            continue
+        first = group[0]
+        first.services = tuple(names)
+        shown = ", ".join(f'"{name}"' for name in names)
+        first.message += f" (this line is shared by {len(names)} services: {shown})"
+        merged.update(id(f) for f in group[1:])
+    if not merged:
+        return findings
+    return [f for f in findings if id(f) not in merged]
+
+
+def _without_service(message: str, service: str) -> str:
+    """The message with the service's name taken out, so that the findings of two services that
+    differ only in the name compare equal."""
+    for spelled in (f'"{service}"', f"'{service}'", f"services.{service}.", f"services.{service}"):
+        message = message.replace(spelled, "\x00")
+    return message
 
 
 _DIGITS = re.compile(r"\d+")

@@ -84,6 +84,9 @@ class Finding:
     fingerprint: str = ""
     # Set by input loaders whose rule has more than one severity (VL004: error or warning).
     explicit_severity: bool = False
+    # Every service this one written line concerns, when anchors, merge keys or ``extends`` fan
+    # it out to several (the engine merges their findings into this one); else empty.
+    services: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:

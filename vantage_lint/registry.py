@@ -24,6 +24,15 @@ RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 # because the input loaders emit its findings (VL001-VL005, VL007, VL008).
 SCOPES = ("project", "service", "redis", "input")
 
+# Presets, in order: a rule of tier "production" runs only in the production preset (or when a
+# configuration names it by its exact code or name); "recommended" rules run in both.
+TIERS = ("recommended", "production")
+# Where a project is meant to run (decided per project, see compose/deploy_context.py).
+CONTEXTS = ("production", "development")
+EVERYWHERE: tuple[str, ...] = CONTEXTS
+# Hardening that matters only where the stack is deployed: not reported in development.
+PRODUCTION_ONLY: tuple[str, ...] = ("production",)
+
 
 class PluginError(Exception):
     """A rule plugin could not be loaded or declares an invalid rule."""
@@ -47,6 +56,12 @@ class Rule:
     # Marked "P" in the catalogue: raised to error by the production preset.
     production: bool = False
     tags: tuple[str, ...] = ()
+    # The preset the rule belongs to (see TIERS) and the contexts it reports in (see CONTEXTS).
+    tier: str = "recommended"
+    contexts: tuple[str, ...] = EVERYWHERE
+    # Codes whose finding on the same service states the same problem less precisely: when this
+    # rule reports on a service, their findings on it are dropped (one problem, one finding).
+    supersedes: tuple[str, ...] = ()
 
     @property
     def category(self) -> str:
@@ -72,12 +87,20 @@ def rule(
     default_options: dict[str, Any] | None = None,
     production: bool = False,
     tags: Iterable[str] = (),
+    tier: str = "recommended",
+    contexts: Iterable[str] = EVERYWHERE,
+    supersedes: Iterable[str] = (),
 ) -> Callable[[Callable[..., Iterable[Any]]], Callable[..., Iterable[Any]]]:
     """Register the decorated check function as a rule; its docstring is the rule's documentation."""
 
     def register(check: Callable[..., Iterable[Any]]) -> Callable[..., Iterable[Any]]:
         if scope not in SCOPES:
             raise PluginError(f"rule {code}: unknown scope {scope!r}")
+        if tier not in TIERS:
+            raise PluginError(f"rule {code}: unknown tier {tier!r}")
+        where = tuple(c for c in CONTEXTS if c in set(contexts))
+        if not where or len(where) != len(set(contexts)):
+            raise PluginError(f"rule {code}: contexts must be a non-empty subset of {', '.join(CONTEXTS)}")
         _collected.append(
             Rule(
                 code=code,
@@ -94,6 +117,9 @@ def rule(
                 default_options=default_options or {},
                 production=production,
                 tags=tuple(tags),
+                tier=tier,
+                contexts=where,
+                supersedes=tuple(supersedes),
             )
         )
         return check

@@ -23,6 +23,8 @@ class Settings:
     # code or name -> severity, applied after the preset.
     severity: dict[str, Severity] = field(default_factory=dict)
     preset: str = "recommended"
+    # "auto": decided per project from evidence (compose/deploy_context.py); or forced.
+    context: str = "auto"
     fail_on: Severity = Severity.WARNING
     # code or name -> options for that rule.
     rule_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,9 +50,23 @@ class Settings:
                 weight = _specificity(selector, rule)
                 if weight > best_len or (weight == best_len and not on):
                     best_len, best_on = weight, on
-            if best_len >= 0 and best_on:
+            if best_len >= 0 and best_on and self._in_tier(rule, best_len):
                 chosen.append(rule)
         return chosen
+
+    def _in_tier(self, rule: Rule, weight: int) -> bool:
+        """A production-tier rule runs in the recommended preset only when a selector names it
+        exactly (its code or its name), never through ``ALL`` or a prefix such as ``VL4``."""
+        if rule.tier != "production" or self.preset == "production":
+            return True
+        return weight == 100 or weight == len(rule.code)
+
+    def forced_context(self) -> str | None:
+        """The context set by ``--context``/``context:``; None lets the evidence decide. The
+        production preset is for deployed stacks, so it implies production unless told otherwise."""
+        if self.context != "auto":
+            return self.context
+        return "production" if self.preset == "production" else None
 
     def severity_for(self, rule: Rule) -> Severity:
         severity = rule.severity

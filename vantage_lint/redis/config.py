@@ -250,6 +250,44 @@ def looks_like_redis_conf(text: str) -> bool:
     return strong > 0 and known * 2 > total
 
 
+def not_a_redis_conf(text: str) -> str | None:
+    """Why a file named like a Redis config is something else (None: it reads as one).
+
+    Each line is split with the redis.conf tokenizer as redis-server splits it; the file is not
+    a Redis config when half of its lines or more do not start with a directive Redis knows, or
+    when most have YAML's shape (``key:``, ``- item``), as a monitoring agent's module config
+    named ``redis.conf`` has. An empty or comment-only file is a Redis config (redis-server
+    starts on it with its defaults)."""
+    from vantage_lint.redis.tokenizer import TokenizeError, split_args
+
+    names = _sniff_names()
+    known = yaml_shaped = total = 0
+    first_unknown = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        total += 1
+        try:
+            words = split_args(line)
+        except TokenizeError:
+            words = []
+        head = words[0].text if words else line.split(None, 1)[0]
+        if head.endswith(":") or head == "-" or head.startswith("- "):
+            yaml_shaped += 1
+        elif head.lower() in names:
+            known += 1
+            continue
+        first_unknown = first_unknown or head
+        if total >= 200:
+            break
+    if total == 0 or (known * 2 > total and yaml_shaped * 2 <= total):
+        return None
+    if yaml_shaped * 2 > total:
+        return f"{yaml_shaped} of its {total} lines have YAML's shape ({first_unknown!r}), not redis.conf directives"
+    return f"{total - known} of its {total} lines start with no directive Redis knows ({first_unknown!r})"
+
+
 _GENERIC_NAMES = frozenset({"include", "user", "port", "bind", "dir", "timeout", "pidfile", "logfile",
                             "loglevel", "daemonize", "databases"})
 

@@ -77,6 +77,35 @@ def summary_line(report: Report) -> str:
     return text + _suppressed_note(report)
 
 
+def overall_context(report: Report) -> str:
+    """production, development, mixed (a folder walk with some of each) or none."""
+    kinds = {c.context for c in report.contexts}
+    if not kinds:
+        return "none"
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def context_line(report: Report) -> str | None:
+    """Which context the run used and why, in one line (None when nothing was linted)."""
+    contexts = report.contexts
+    if not contexts:
+        return None
+    preset = report.settings.preset
+    dev = [c for c in contexts if c.context == "development"]
+    if len(contexts) == 1:
+        only = contexts[0]
+        text = f"Context: {only.context} ({only.reason}); preset {preset}."
+    elif not dev:
+        text = f"Context: production for all {len(contexts)} projects; preset {preset}."
+    else:
+        shown = ", ".join(c.path for c in dev[:3]) + (", ..." if len(dev) > 3 else "")
+        text = (f"Context: development for {len(dev)} of {len(contexts)} projects ({shown}), production for the "
+                f"others; preset {preset}.")
+    if dev:
+        text += " Production hardening is not reported in development (--context production checks it)."
+    return text
+
+
 def _suppressed_note(report: Report) -> str:
     n = len(report.suppressed)
     return f" {n} suppressed." if n else ""

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from vantage_lint import __version__
 from vantage_lint.report import ReportOptions
+from vantage_lint.report import overall_context
 from vantage_lint.secrets import redact
 
 if TYPE_CHECKING:
+    from vantage_lint.compose.deploy_context import DeployContext
     from vantage_lint.engine import Report
     from vantage_lint.findings import Finding
 
@@ -27,6 +29,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "end_line": f.span.end_line,
         "end_column": f.span.end_column,
         "service": f.service,
+        "services": list(f.services),
         "fix": f.fix.applicability.value if f.fix is not None else None,
         "fingerprint": f.fingerprint,
     }
@@ -48,6 +51,7 @@ def report_dict(report: Report, entries: bool = True) -> dict[str, Any]:
         "tool": {"name": "vantage-lint", "version": __version__},
         "findings": [finding_dict(f) for f in report.findings] if entries else [],
         "suppressed": [suppressed_dict(f) for f in report.suppressed] if entries else [],
+        "contexts": [context_dict(c) for c in report.contexts],
         "summary": {
             "files": len(report.files),
             "findings": len(report.findings),
@@ -56,8 +60,15 @@ def report_dict(report: Report, entries: bool = True) -> dict[str, Any]:
             "info": report.count(Severity.INFO),
             "fixable": sum(1 for f in report.findings if f.fix is not None),
             "suppressed": len(report.suppressed),
+            "preset": report.settings.preset,
+            "context": overall_context(report),
         },
     }
+
+
+def context_dict(where: DeployContext) -> dict[str, Any]:
+    return {"path": where.path, "context": where.context, "reason": redact(where.reason),
+            "decided_by": where.decided_by}
 
 
 def render(report: Report, out: TextIO, options: ReportOptions) -> None:
@@ -73,5 +84,6 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
             out.write(",\n    " if index else "\n    ")
             out.write(json.dumps(entry(f), ensure_ascii=False))
         out.write("\n  ],\n" if findings else "],\n")
+    out.write(f'  "contexts": {json.dumps(data["contexts"], ensure_ascii=False)},\n')
     out.write(f'  "summary": {json.dumps(data["summary"])}\n')
     out.write("}\n")

@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from vantage_lint import __version__
 from vantage_lint.findings import Severity
-from vantage_lint.report import ReportOptions, rule_of
+from vantage_lint.report import ReportOptions, overall_context, rule_of
+from vantage_lint.report.json_format import context_dict
 from vantage_lint.secrets import redact, redact_source_line
 
 if TYPE_CHECKING:
@@ -61,6 +62,13 @@ def sarif_log(report: Report) -> dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": True}],
         "results": results,
+        # The context each project was checked in (production hardening is not reported in
+        # development) and the preset: a run property, as SARIF allows any property bag.
+        "properties": {
+            "preset": report.settings.preset,
+            "context": overall_context(report),
+            "contexts": [context_dict(c) for c in report.contexts],
+        },
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
@@ -87,6 +95,8 @@ def _descriptor(rule: Rule, report: Report) -> dict[str, Any]:
         "defaultConfiguration": {"level": LEVEL[level]},
         "properties": properties,
     }
+    properties["tier"] = rule.tier
+    properties["contexts"] = list(rule.contexts)
     if "policy" not in rule.tags:
         descriptor["helpUri"] = rule_url(rule)
     return descriptor

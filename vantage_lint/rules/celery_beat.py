@@ -10,7 +10,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode, SeqNode
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import CeleryView, celery_view, known
 
 DEFAULT_SCHEDULE = "celerybeat-schedule"
@@ -158,6 +158,7 @@ def _under(path: str, target: str) -> bool:
     severity=Severity.WARNING,
     hint="Put the schedule on a volume (e.g. -s /var/lib/celery/beat-schedule with a named volume there), or use a database scheduler.",
     roles=("celery-beat",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_beat_schedule_not_persisted(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -15,7 +15,7 @@ from vantage_lint.compose.roles import command_written, written_text
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import (
     celery_view,
     command_span,
@@ -353,6 +353,7 @@ def _wait_fix(service: Service, broker: Service) -> tuple[Fix | None, str]:
     hint="Add depends_on: {<broker>: {condition: service_healthy}} and give the broker a healthcheck.",
     roles=("celery-worker", "celery-beat"),
     fix=Applicability.UNSAFE,
+    contexts=PRODUCTION_ONLY,
 )
 def celery_not_waiting_for_broker(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -9,7 +9,7 @@ from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.roles import celery_invocation
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import celery_view, env_name_span, env_text
 
 _SMALL_FLAGS = ("without-gossip", "without-mingle", "without-heartbeat")
@@ -121,6 +121,7 @@ def celery_events_vs_flower(service: Service, ctx: RuleContext) -> Iterator[Find
     severity=Severity.INFO,
     hint="Add --without-gossip --without-mingle --without-heartbeat when nothing monitors worker events.",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_small_deployment_flags(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -13,7 +13,7 @@ from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.units import compose_duration
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import celery_view, known, number, text_span
 
 # `celery inspect ping` imports the app and connects to the broker (~1.5 s for a trivial app)
@@ -86,6 +86,8 @@ def _destinations(value: str, service: Service) -> list[str] | None:
     severity=Severity.WARNING,
     hint='Probe this worker: test: ["CMD-SHELL", "celery -A app inspect ping -d celery@$$HOSTNAME"] with timeout: 10s.',
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
+    supersedes=("VL104",),
 )
 def celery_worker_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

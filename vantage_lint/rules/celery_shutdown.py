@@ -9,7 +9,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.units import compose_duration
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import celery_view, intended_limit, number, pool, seconds
 
 DEFAULT_GRACE = 10.0
@@ -39,6 +39,7 @@ def _signal(text: str) -> str:
     hint='Start the worker with exec (sh -c "... && exec celery -A app worker"), keep stop_signal SIGTERM, '
          "and set stop_grace_period above the hard time limit.",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

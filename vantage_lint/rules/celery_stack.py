@@ -10,7 +10,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode, walk
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.secrets import is_secret_name
 from vantage_lint.findings import Span
 from vantage_lint.rules.celery_options import celery_view, env_name_span, raw_offsets
@@ -98,6 +98,7 @@ def _literal_fallback(raw: str) -> list[tuple[str, int, int]]:
     severity=Severity.WARNING,
     hint="Use ${REDIS_PASSWORD:?set REDIS_PASSWORD} so Compose refuses to start without it, or a secret file.",
     scope="service",
+    contexts=PRODUCTION_ONLY,
 )
 def literal_fallback_password(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -200,6 +201,7 @@ def celery_fixed_node_name(service: Service, ctx: RuleContext) -> Iterator[Findi
     severity=Severity.INFO,
     hint="Put requirepass in a mounted redis.conf (or an ACL file) instead of the command line.",
     roles=("redis",),
+    contexts=PRODUCTION_ONLY,
 )
 def redis_password_on_command_line(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

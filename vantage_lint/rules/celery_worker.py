@@ -10,7 +10,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.units import compose_bytes, human_bytes
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import (
     CELERY_ROLES,
     CeleryView,
@@ -63,6 +63,7 @@ def _cpus(service: Service) -> str:
     severity=Severity.WARNING,
     hint="Set -c/--concurrency (or CELERY_WORKER_CONCURRENCY): for prefork what the container's cpus and memory limits can run, for threads/gevent/eventlet what the tasks' waiting on I/O needs.",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -162,6 +163,7 @@ def _processes(view: CeleryView) -> tuple[int, Setting] | None:
         "additionalProperties": False,
     },
     default_options={"max-per-cpu": 2, "min-memory-per-process": "128MiB"},
+    contexts=PRODUCTION_ONLY,
 )
 def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -232,6 +234,7 @@ def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator
     severity=Severity.WARNING,
     hint="Add --max-tasks-per-child (e.g. 100) and/or --max-memory-per-child (in KiB, e.g. 200000).",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -278,6 +281,7 @@ def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Fi
     severity=Severity.WARNING,
     hint="Add --time-limit and a lower --soft-time-limit (or CELERY_WORKER_TIME_LIMIT / CELERY_WORKER_SOFT_TIME_LIMIT).",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -483,6 +487,7 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
         "additionalProperties": False,
     },
     default_options={"long-task-seconds": 300},
+    contexts=PRODUCTION_ONLY,
 )
 def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -549,6 +554,7 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.INFO,
     hint="Name the queues this worker consumes with -Q/--queues (e.g. -Q default,reports).",
     roles=("celery-worker",),
+    contexts=PRODUCTION_ONLY,
 )
 def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -12,7 +12,7 @@ from vantage_lint.redis.clients import clients_of, redis_role
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, effective, subject
 from vantage_lint.redis.units import format_bytes
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.redis_persistence import directive_fix, persistence_on, with_severity
 
 
@@ -31,6 +31,8 @@ def _limit_text(service: Any) -> str:
     severity=Severity.WARNING,
     hint="Set maxmemory below the container memory limit (e.g. half of it with persistence on).",
     scope="redis",
+    contexts=PRODUCTION_ONLY,
+    supersedes=("VL201",),
 )
 def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

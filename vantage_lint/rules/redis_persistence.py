@@ -9,7 +9,7 @@ from vantage_lint.context import RuleContext
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import OFFICIAL, anchor, checkable, data_dir, effective, link_of, subject
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 
 def aof_on(conf: RedisConfig) -> bool:
@@ -48,6 +48,7 @@ def with_severity(finding: Finding, severity: Severity) -> Finding:
     severity=Severity.WARNING,
     hint="Mount a named volume at the data directory: volumes: [\"redis-data:/data\"].",
     scope="redis",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -134,6 +135,8 @@ def _tmpfs_targets(service: object) -> list[str]:
     hint="Set appendonly yes (with appendfsync everysec) so at most a second of writes is lost on a crash.",
     scope="redis",
     fix=Applicability.UNSAFE,
+    contexts=PRODUCTION_ONLY,
+    supersedes=("VL201",),
 )
 def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -174,6 +177,7 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     hint="Use appendfsync everysec.",
     scope="redis",
     fix=Applicability.UNSAFE,
+    contexts=PRODUCTION_ONLY,
 )
 def redis_appendfsync(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -222,6 +226,7 @@ def redis_appendfsync(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     hint="Keep RDB snapshots: save 900 1, save 300 10 and save 60 10000 on separate lines.",
     scope="redis",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_rdb_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -10,7 +10,7 @@ from vantage_lint.redis.auth import auth_of, default_user_commands
 from vantage_lint.redis.clients import connected_services
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, effective, redis_port, subject
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.secrets import mask
 
 PLACEHOLDERS = frozenset({
@@ -44,6 +44,8 @@ def protected_mode_active(conf: RedisConfig) -> bool:
     hint="Set `requirepass` from a secret (or an ACL `user default on >password ...` line).",
     scope="redis",
     production=True,
+    contexts=PRODUCTION_ONLY,
+    supersedes=("VL201",),
 )
 def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -89,6 +91,7 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.ERROR,
     hint="Use a random password of at least 16 characters (e.g. openssl rand -base64 32) from a secret.",
     scope="redis",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_weak_password(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -176,6 +179,7 @@ def redis_requirepass_ignored(conf: RedisConfig, ctx: RuleContext) -> Iterator[F
     severity=Severity.ERROR,
     hint="Require a password, and do not publish 6379 (or bind it to 127.0.0.1:6379:6379).",
     scope="redis",
+    supersedes=("VL113",),
 )
 def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -293,6 +297,8 @@ def redis_bind_loopback_only(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     hint="Restrict the default user with an ACL: user default on >password ~* &* +@all -@dangerous.",
     scope="redis",
     production=True,
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_dangerous_commands(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -352,6 +358,8 @@ def redis_dangerous_commands(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     hint="Set tls-port 6379, port 0 and the tls-cert-file/tls-key-file/tls-ca-cert-file, and use rediss:// URLs.",
     scope="redis",
     production=True,
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_tls_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

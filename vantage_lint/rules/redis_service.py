@@ -12,7 +12,7 @@ from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.redis.auth import Auth, auth_of
 from vantage_lint.redis.clients import Probe, clients_of, healthcheck_probes, service_urls
 from vantage_lint.redis.link import BITNAMI, data_dir, link_of
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
 
@@ -27,6 +27,7 @@ REDIS_PASSWORD_NAMES = ("REDIS_PASSWORD", "REDIS_PASS", "REDISCLI_AUTH", "REDIS_
     severity=Severity.WARNING,
     hint="Mount a redis.conf read-only and start it: command: [\"redis-server\", \"/usr/local/etc/redis/redis.conf\"].",
     roles=["redis"],
+    contexts=PRODUCTION_ONLY,
 )
 def redis_no_config_file(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -83,6 +84,7 @@ def redis_no_config_file(service: Service, ctx: RuleContext) -> Iterator[Finding
     hint="Mount the config read-only: add :ro to the volume (or read_only: true in the long syntax).",
     roles=["redis"],
     fix=Applicability.SAFE,
+    contexts=PRODUCTION_ONLY,
 )
 def redis_config_writable(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -443,6 +445,7 @@ def redis_client_missing_auth(service: Service, ctx: RuleContext) -> Iterator[Fi
     severity=Severity.WARNING,
     hint="Take the password from ${REDIS_PASSWORD} (set in .env or the CI environment) or a Compose secret.",
     production=True,
+    contexts=PRODUCTION_ONLY,
 )
 def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

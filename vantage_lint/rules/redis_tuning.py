@@ -8,7 +8,7 @@ from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, subject
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 
 # --- VL221 -------------------------------------------------------------------------------------
@@ -19,6 +19,7 @@ from vantage_lint.registry import rule
     severity=Severity.WARNING,
     hint="Set io-threads below the cpus limit (leave a core for the main thread), or leave it unset.",
     scope="redis",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -75,6 +76,8 @@ def redis_io_threads(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.INFO,
     hint="Set slowlog-log-slower-than 10000 and latency-monitor-threshold 100.",
     scope="redis",
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def redis_monitoring_off(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

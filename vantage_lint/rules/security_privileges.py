@@ -17,7 +17,7 @@ from vantage_lint.edits import (
     source_of,
 )
 from vantage_lint.findings import Applicability, Edit, Finding, Fix, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules._security import capability_items, is_true, parse_bool_true, security_opts
 
 
@@ -140,6 +140,8 @@ def dangerous_capability(service: Service, ctx: RuleContext) -> Iterator[Finding
     severity=Severity.INFO,
     hint="Add cap_drop: [ALL] and cap_add back only the capabilities the service needs.",
     production=True,
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def capabilities_not_dropped(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -192,6 +194,8 @@ NO_NEW_PRIVILEGES = "no-new-privileges:true"
     hint="Add security_opt: [no-new-privileges:true].",
     fix=Applicability.UNSAFE,
     production=True,
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def no_new_privileges_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -340,6 +344,8 @@ def security_profile_disabled(service: Service, ctx: RuleContext) -> Iterator[Fi
     summary="The container's root filesystem is writable (read_only: true is not set).",
     severity=Severity.INFO,
     hint="Set read_only: true and mount a tmpfs or volume where the service must write.",
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def writable_root_filesystem(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -13,7 +13,7 @@ from vantage_lint.compose.nodes import ScalarNode, sub_span
 from vantage_lint.compose.project import Project
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules._security import services_phrase
 from vantage_lint.secrets import mask
 
@@ -41,7 +41,7 @@ _BOOLEAN = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", "y", 
 _FILLER = re.compile(r"^[xX*.?#_-]+$")
 # Known default passwords: still literal secrets (they are what an attacker tries first).
 WELL_KNOWN = frozenset({
-    "changeme", "change_me", "change-me", "changeit", "password", "passw0rd", "secret", "admin", "root",
+    "changeit", "password", "passw0rd", "secret", "admin", "root",
     "guest", "123456", "12345678", "default", "test", "example", "pass", "redis", "postgres", "mysql",
 })
 
@@ -67,8 +67,25 @@ def names_secret(name: str) -> bool:
     return False
 
 
+# Markers that a deployment tool replaces before the value is used: @{X} (Octopus, Azure
+# token replacement), #{X}, %{X}, ${{ X }}, [[X]], __X__, @X@ (Maven, autoconf), %X%.
+_TEMPLATE_MARKER = re.compile(
+    r"^(?:[@#%$]\{\{?\s*[\w.:-]+\s*\}?\}|\[\[\s*[\w.:-]+\s*\]\]|__[A-Za-z0-9][\w.-]*__|@[A-Za-z_][\w.-]*@"
+    r"|%[A-Za-z_][\w.-]*%)$"
+)
+# Words that tell the reader to fill the value in: changeme, CHANGE_ME, replace-me,
+# your-secret-here, your_api_token, insert-token-here, todo, fixme.
+_INSTRUCTION_WORDS = re.compile(
+    r"^(?:change[ _.-]?me|replace[ _.-]?me|changethis|change[ _.-]this|todo|fixme|tbd|to[ _.-]?be[ _.-]?defined"
+    r"|your[ _.-].*|.*[ _.-]here|(?:insert|replace|enter|put)[ _.-](?:your|the|a|an|real|actual|token|password|secret"
+    r"|key|value)(?:[ _.-].*)?)$",
+    re.IGNORECASE,
+)
+
+
 def is_placeholder(value: str) -> bool:
-    """Values that are not a secret: empty, a flag, a template marker or an obvious filler."""
+    """Values that are not a secret: empty, a flag, a template marker, an instruction to fill
+    the value in, or an obvious filler."""
     text = value.strip()
     if not text or text.lower() in _BOOLEAN:
         return True
@@ -76,6 +93,8 @@ def is_placeholder(value: str) -> bool:
         return True  # <your-token>
     if ("{{" in text and "}}" in text) or ("{%" in text and "%}" in text):
         return True  # a Jinja/Go template fills it in
+    if _TEMPLATE_MARKER.match(text) or _INSTRUCTION_WORDS.match(text):
+        return True
     return bool(_FILLER.match(text))  # xxx, ****, ...
 
 
@@ -152,6 +171,7 @@ def _env_entries(service: Service) -> Iterator[EnvVar]:
     hint="Move the value out of the file: reference it as ${VAR} from an untracked .env, or use Compose secrets.",
     scope="project",
     production=True,
+    contexts=PRODUCTION_ONLY,
 )
 def secret_in_environment(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -182,12 +202,15 @@ def secret_in_environment(project: Project, ctx: RuleContext) -> Iterator[Findin
     - file paths (`/run/secrets/db`, `./keys/jwt.pem`) and URLs without a password;
     - obvious placeholders, which say the value is still to be filled in: a value in angle
       brackets (`<your-token>`), a template expression (`{{ db_password }}`,
-      `{% ... %}`), and fillers made only of `x`, `*`, `.`, `?`, `#`, `_` or `-` (`xxx`,
-      `****`).
+      `{% ... %}`), a deployment tool's marker (`@{ADMIN_PASSWORD}`, `#{TOKEN}`,
+      `${{ secrets.X }}`, `[[X]]`, `__X__`, `@X@`, `%X%`), an instruction to fill it in
+      (`changeme`, `CHANGE_ME`, `replace-me`, `your-secret-here`, `your_api_token`, `todo`),
+      and fillers made only of `x`, `*`, `.`, `?`, `#`, `_` or `-` (`xxx`, `****`).
 
-    Known defaults such as `changeme`, `password`, `secret`, `guest` or `redis` are **not**
+    Known defaults such as `password`, `secret`, `guest` or `redis` are **not**
     placeholders: they are working credentials that ship as they are, and the first ones an
-    attacker tries; the message says when a value is one of them.
+    attacker tries; the message says when a value is one of them. (A Redis password that is a
+    placeholder is still reported by VL217: Redis would run with it.)
 
     ## Why it matters
     A Compose file is committed, copied into images, pasted into tickets and printed by

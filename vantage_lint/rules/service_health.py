@@ -16,7 +16,7 @@ from vantage_lint.compose.units import compose_duration
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 # Images whose Dockerfile declares a HEALTHCHECK (checked in their published Dockerfiles):
 # GitLab's omnibus images, Mailu's images, mailcow's unbound and docker-library/healthcheck's.
@@ -119,6 +119,7 @@ def _role_hint(service: Service) -> str | None:
     hint="Add a healthcheck: with a test that fails when the service cannot do its work.",
     options_schema=IMAGES_OPTION_SCHEMA,
     default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+    contexts=PRODUCTION_ONLY,
 )
 def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -9,7 +9,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 
 def _local_image(service: Service, raw: str) -> bool:
@@ -32,6 +32,7 @@ def _local_image(service: Service, raw: str) -> bool:
     summary="The image has no tag or the latest tag, and no digest.",
     severity=Severity.WARNING,
     hint="Pin the image to a version tag (e.g. redis:7.2.5) or a digest (@sha256:...).",
+    contexts=PRODUCTION_ONLY,
 )
 def unpinned_image(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -18,7 +18,7 @@ from vantage_lint.edits import (
     source_of,
 )
 from vantage_lint.findings import Applicability, Edit, Finding, Fix, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 
 @rule(
@@ -28,6 +28,7 @@ from vantage_lint.registry import rule
     severity=Severity.WARNING,
     hint='Set logging.options max-size: "10m" and max-file: "3" (or use the local driver).',
     fix=Applicability.UNSAFE,
+    contexts=PRODUCTION_ONLY,
 )
 def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -10,7 +10,7 @@ from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 ALL_INTERFACES = (None, "", "0.0.0.0", "::")
 REDIS_PORT = 6379
@@ -62,6 +62,8 @@ def _where(span: Span) -> str:
     hint="Declare a named bridge network (networks: {backend: {driver: bridge}}) and attach the services "
          "that talk to each other.",
     scope="project",
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def default_network_only(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -1,4 +1,4 @@
-"""VL102, VL103: memory and CPU limits and reservations."""
+"""VL102, VL103, VL126: memory and CPU limits and reservations."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.units import compose_bytes, human_bytes
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 
 
 @rule(
@@ -18,6 +18,7 @@ from vantage_lint.registry import rule
     summary="The service has no memory limit or no cpus limit.",
     severity=Severity.WARNING,
     hint='Set deploy.resources.limits.memory and .cpus (e.g. memory: 512M, cpus: "1.0").',
+    contexts=PRODUCTION_ONLY,
 )
 def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -82,21 +83,61 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
 @rule(
     code="VL103",
     name="missing-resource-reservations",
-    summary="The service reserves no memory, or reserves more memory than its limit.",
+    summary="The service reserves no memory.",
     severity=Severity.INFO,
     hint="Set deploy.resources.reservations.memory to what the service needs at rest, below its limit.",
+    tier="production",
+    contexts=PRODUCTION_ONLY,
 )
 def missing_resource_reservations(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a service without a memory reservation (`deploy.resources.reservations.memory`
-    or legacy `mem_reservation`) as information, and a reservation above the memory limit as
-    an error. `reservations.cpus` is not checked: Docker Compose ignores it outside Swarm.
+    or legacy `mem_reservation`), as information in the `production` preset.
+    `reservations.cpus` is not checked: Docker Compose ignores it outside Swarm. A reservation
+    above the limit is VL126.
 
     ## Why it matters
     A memory reservation is the soft limit Docker applies when the host runs short of memory:
-    it tells the kernel how much this service needs to keep. A reservation above the limit
-    is refused by Docker ("Minimum memory limit can not be less than memory reservation
-    limit") and the container does not start.
+    it tells the kernel how much this service needs to keep.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        image: myapp:1.4.2
+        deploy:
+          resources:
+            limits:
+              memory: 1G
+    ```
+
+    ## Fix
+    Reserve what the service needs at rest, below the limit (e.g. limit `1G`, reservation
+    `512M`).
+    """
+    if service.memory_reservation_node is None:
+        yield ctx.finding(
+            service.span_of("deploy", "resources", "reservations", "memory"),
+            f'service "{service.name}" reserves no memory (deploy.resources.reservations.memory)',
+        )
+
+
+@rule(
+    code="VL126",
+    name="memory-reservation-above-limit",
+    summary="The service reserves more memory than its limit; Docker refuses to create the container.",
+    severity=Severity.ERROR,
+    hint="Lower the reservation below the memory limit, or raise the limit.",
+)
+def memory_reservation_above_limit(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports a memory reservation (`deploy.resources.reservations.memory` or legacy
+    `mem_reservation`) above the service's memory limit, both read in Compose's units.
+
+    ## Why it matters
+    `docker compose config` accepts the file, but the Docker daemon refuses to create the
+    container ("Minimum memory limit can not be less than memory reservation limit", moby
+    `daemon/daemon_unix.go`), so `docker compose up` fails for this service wherever it runs.
 
     ## Example
     ```yaml
@@ -116,12 +157,6 @@ def missing_resource_reservations(service: Service, ctx: RuleContext) -> Iterato
     `512M`).
     """
     node = service.memory_reservation_node
-    if node is None:
-        yield ctx.finding(
-            service.span_of("deploy", "resources", "reservations", "memory"),
-            f'service "{service.name}" reserves no memory (deploy.resources.reservations.memory)',
-        )
-        return
     if not isinstance(node, ScalarNode):
         return
     reserved = compose_bytes(node.value)
@@ -130,12 +165,8 @@ def missing_resource_reservations(service: Service, ctx: RuleContext) -> Iterato
         return
     limit_node = service.memory_limit_node
     limit_text = limit_node.text if isinstance(limit_node, ScalarNode) else human_bytes(limit)
-    finding = ctx.finding(
+    yield ctx.finding(
         node,
         f'service "{service.name}" reserves {node.text} of memory, more than its limit of {limit_text} '
         f"({human_bytes(reserved)} > {human_bytes(limit)}): Docker refuses to create the container",
-        hint="Lower the reservation below the memory limit, or raise the limit.",
     )
-    finding.severity = Severity.ERROR
-    finding.explicit_severity = True
-    yield finding

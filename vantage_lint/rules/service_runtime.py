@@ -9,7 +9,7 @@ from vantage_lint.compose.nodes import Node, ScalarNode
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import guard_fix, insert_key_edit, key_is_written, replace_scalar_edit, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
-from vantage_lint.registry import rule
+from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.service_health import is_official_image, is_one_shot
 from vantage_lint.shell import split_words
 
@@ -57,6 +57,7 @@ def _redis_entrypoint_note(service: Service) -> tuple[bool, str]:
     severity=Severity.WARNING,
     hint='Set user: to an unprivileged uid:gid, e.g. user: "1000:1000".',
     production=True,
+    contexts=PRODUCTION_ONLY,
 )
 def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -118,6 +119,7 @@ def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     severity=Severity.WARNING,
     hint="Add restart: unless-stopped (or deploy.restart_policy).",
     fix=Applicability.UNSAFE,
+    contexts=PRODUCTION_ONLY,
 )
 def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -1,0 +1,206 @@
+"""Where a project is meant to run: ``production`` or ``development``, decided from evidence.
+
+About half of the Compose files in open-source repositories are for local development
+(``docker-compose.dev.yml``, devcontainers, "for local development" in a comment, the source
+bind-mounted into a server started with ``--reload``). Production hardening reported there is
+noise, so rules declare the contexts they report in and the engine asks this module which one a
+project is in. A file named for deployment (``*.prod.yml``, ``deploy/``) always wins: what is
+meant to be deployed stays fully checked. No evidence at all means production.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vantage_lint.compose.model import Service
+    from vantage_lint.compose.project import Project
+    from vantage_lint.source import SourceFile
+
+# Words of a file or folder name (split at . - _) that say what the file is for.
+DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "developer", "development", "local", "devcontainer"})
+PRODUCTION_WORDS = frozenset({"prod", "production", "deploy", "deployment", "release", "staging", "stage",
+                              "swarm", "stack"})
+DEVCONTAINER_FOLDERS = frozenset({".devcontainer", "devcontainer"})
+_NAME_SPLIT = re.compile(r"[._\-]+")
+_YAML_SUFFIXES = frozenset({"yml", "yaml", "conf"})
+
+# Comment wording that states a development purpose. Matched against the text of comment tokens
+# only (never against YAML), after "not for production" style negations are looked at.
+_DEV_COMMENT = re.compile(
+    r"\b(?:for|in) (?:local )?(?:development|dev)\b"
+    r"|\blocal (?:development|dev|testing)\b"
+    r"|\bdevelopment (?:only|environment|setup|purposes?|use|server|stack)\b"
+    r"|\bdev(?:elopment)?[ -]only\b"
+    r"|\bnot (?:meant |intended |suitable |ready )?for production\b"
+    r"|\bdo not use (?:this |it )?in production\b"
+    r"|\bdon'?t use (?:this |it )?in production\b",
+    re.IGNORECASE,
+)
+_COMMENT_HINTS = ("develop", "dev", "local", "production")
+
+# Words of a command that start a server which reloads on source changes.
+_RELOAD_FLAGS = frozenset({"--reload", "--autoreload", "--auto-reload", "--debug", "--dev", "--watch"})
+_RELOAD_PROGRAMS = frozenset({"runserver", "runserver_plus", "nodemon", "watchmedo", "air", "reflex"})
+_DEV_SCRIPTS = frozenset({"dev", "start:dev", "watch", "serve"})
+# Environment values that name a development setup.
+_ENV_NAMES = re.compile(r"^(?:[A-Z0-9]+_)?(?:ENV|ENVIRONMENT|STAGE|MODE)$")
+_DEV_VALUES = frozenset({"dev", "develop", "development", "local"})
+_DJANGO_DEV = re.compile(r"\.(?:dev|local|development|develop)$")
+
+
+@dataclass(frozen=True, slots=True)
+class DeployContext:
+    """The context of one project and why: ``decided_by`` is ``evidence``, ``default`` (no
+    evidence, so production), or ``configuration`` (``--context``, ``context:``, the preset)."""
+
+    path: str
+    context: str
+    reason: str
+    decided_by: str
+
+
+def forced(path: str, context: str, why: str) -> DeployContext:
+    return DeployContext(path, context, why, "configuration")
+
+
+def decide(project: Project) -> DeployContext:
+    """The context of a loaded Compose project."""
+    main = project.main_path
+    paths = [f.source.path for f in project.files] + [p for p in project.sources if p.endswith((".yml", ".yaml"))]
+    for path in dict.fromkeys(paths):
+        word = _name_word(path, PRODUCTION_WORDS)
+        if word:
+            return DeployContext(main, "production", f"{path} is named for deployment ({word!r})", "evidence")
+    for path in dict.fromkeys(paths):
+        reason = _path_says_development(path)
+        if reason:
+            return DeployContext(main, "development", reason, "evidence")
+    for path in dict.fromkeys(paths):
+        source = project.sources.get(path)
+        if source is not None:
+            line = development_comment(source)
+            if line:
+                return DeployContext(main, "development", f"a comment in {path}:{line} says it is for development",
+                                     "evidence")
+    for service in project.services.values():
+        reason = _service_says_development(service)
+        if reason:
+            return DeployContext(main, "development", reason, "evidence")
+    return DeployContext(main, "production", "no sign of a development setup", "default")
+
+
+def decide_for_file(path: str) -> DeployContext:
+    """The context of a redis.conf linted on its own: only its path can say."""
+    if _name_word(path, PRODUCTION_WORDS):
+        return DeployContext(path, "production", f"{path} is named for deployment", "evidence")
+    reason = _path_says_development(path)
+    if reason:
+        return DeployContext(path, "development", reason, "evidence")
+    return DeployContext(path, "production", "no sign of a development setup", "default")
+
+
+def _words(name: str) -> list[str]:
+    parts = [w for w in _NAME_SPLIT.split(name.lower()) if w]
+    if len(parts) > 1 and parts[-1] in _YAML_SUFFIXES:
+        parts = parts[:-1]
+    return parts
+
+
+def _name_word(path: str, vocabulary: frozenset[str]) -> str | None:
+    """A word of the file name or of its folder's name that is in ``vocabulary``."""
+    pure = PurePath(path)
+    for name in (pure.name, pure.parent.name):
+        for word in _words(name):
+            if word in vocabulary:
+                return word
+    return None
+
+
+def _path_says_development(path: str) -> str | None:
+    pure = PurePath(path)
+    if any(part.lower() in DEVCONTAINER_FOLDERS for part in pure.parts[:-1]):
+        return f"{path} is in a devcontainer folder"
+    word = _name_word(path, DEVELOPMENT_WORDS)
+    if word:
+        return f"{path} is named for development ({word!r})"
+    return None
+
+
+def development_comment(source: SourceFile) -> int | None:
+    """The line of the first YAML comment stating a development purpose, read from the comment
+    tokens of ruamel's round-trip scanner (``#`` inside quoted or block scalars is not a comment)."""
+    lowered = source.text.lower()
+    if "#" not in lowered or not any(hint in lowered for hint in _COMMENT_HINTS):
+        return None  # the common case: no scan at all
+    for line, text in _comment_tokens(source.text):
+        if _DEV_COMMENT.search(text):
+            return line
+    return None
+
+
+def _comment_tokens(text: str) -> list[tuple[int, str]]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import CommentToken
+
+    found: list[tuple[int, str]] = []
+
+    def collect(value: object) -> None:
+        if isinstance(value, CommentToken):
+            found.append((value.start_mark.line + 1, value.value))
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item)
+
+    try:
+        for token in YAML(typ="rt").scan(text):
+            collect(getattr(token, "_comment", None))
+    except (YAMLError, ValueError, RecursionError):
+        pass  # the loader reports the syntax error; the comments read so far still count
+    return found
+
+
+def _service_says_development(service: Service) -> str | None:
+    for name, var in service.environment.items():
+        value = (var.value or "").strip().lower()
+        if _ENV_NAMES.match(name) and value in _DEV_VALUES:
+            return f"service {service.name!r} sets {name}={var.value}"
+        if name == "DJANGO_SETTINGS_MODULE" and _DJANGO_DEV.search(value):
+            return f"service {service.name!r} sets {name}={var.value}"
+    reload = _reload_word(service)
+    if reload is None:
+        return None
+    for mount in service.mounts:
+        if mount.type == "bind" and mount.source and _is_source_folder(mount.source):
+            return (f"service {service.name!r} bind-mounts the source ({mount.source} -> {mount.target}) "
+                    f"and runs with {reload}")
+    return None
+
+
+def _reload_word(service: Service) -> str | None:
+    from vantage_lint.shell import split_words
+
+    words = [w.text for w in service.command_words]
+    for text in list(words):
+        if " " in text or "\n" in text:  # an sh -c script: its words too
+            words.extend(w.text for w in split_words(text, 0))
+    for index, word in enumerate(words):
+        if word in _RELOAD_FLAGS or word in _RELOAD_PROGRAMS:
+            return word
+        if word == "run" and index + 1 < len(words) and words[index + 1] in _DEV_SCRIPTS and index > 0 \
+                and words[index - 1] in ("npm", "yarn", "pnpm"):
+            return f"{words[index - 1]} run {words[index + 1]}"
+    return None
+
+
+def _is_source_folder(source: str) -> bool:
+    """A relative host path that is a folder of the checkout (``.``, ``./src``, ``..``), not a
+    single file like ``./nginx.conf``."""
+    if not source.startswith(".") or source.startswith("..."):
+        return False  # absolute host paths and ~ are the machine's, not the checkout's
+    last = PurePath(source).name
+    return source in (".", "..", "./") or "." not in last or last.startswith(".")
