@@ -25,6 +25,10 @@ DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "developer", "developm
 PRODUCTION_WORDS = frozenset({"prod", "production", "deploy", "deployment", "release", "staging", "stage",
                               "swarm", "stack"})
 DEVCONTAINER_FOLDERS = frozenset({".devcontainer", "devcontainer"})
+# Folder names that say the same, matched whole (a folder "local-llm" or a checkout named
+# "my-dev-tools" says nothing about the files in it).
+DEVELOPMENT_FOLDERS = frozenset({"dev", "develop", "development", "local"})
+PRODUCTION_FOLDERS = frozenset({"prod", "production", "deploy", "deployment", "staging", "release"})
 _NAME_SPLIT = re.compile(r"[._\-]+")
 _YAML_SUFFIXES = frozenset({"yml", "yaml", "conf"})
 
@@ -111,12 +115,16 @@ def _words(name: str) -> list[str]:
 
 
 def _name_word(path: str, vocabulary: frozenset[str]) -> str | None:
-    """A word of the file name or of its folder's name that is in ``vocabulary``."""
+    """A word of the file name in ``vocabulary``, or the name of one of the two folders above
+    the file when it is a whole word of the matching folder list."""
     pure = PurePath(path)
-    for name in (pure.name, pure.parent.name):
-        for word in _words(name):
-            if word in vocabulary:
-                return word
+    for word in _words(pure.name):
+        if word in vocabulary:
+            return word
+    folders = DEVELOPMENT_FOLDERS if vocabulary is DEVELOPMENT_WORDS else PRODUCTION_FOLDERS
+    for folder in (pure.parent.name, pure.parent.parent.name):
+        if folder.lower() in folders:
+            return folder
     return None
 
 

@@ -132,7 +132,7 @@ def schema_errors(root: MapNode) -> list[SchemaError]:
     from vantage_lint import cache
 
     view = schema_view(root)
-    digest = cache.key("compose-schema", _schema_digest().encode() + repr(view).encode())
+    digest = cache.key("compose-schema-v2", _schema_digest().encode() + repr(view).encode())
     stored = cache.get(digest)
     if isinstance(stored, list):
         return [(list(path), message, key) for path, message, key in stored]
@@ -144,6 +144,8 @@ def schema_errors(root: MapNode) -> list[SchemaError]:
 def _validate(root: MapNode, view: Any) -> list[SchemaError]:
     errors: list[SchemaError] = []
     for error in _validator().iter_errors(view):
+        if _only_duplicates(error):
+            continue  # Compose accepts it (later entries win): VL127 names the duplicate
         error = _deepest(error)
         path = list(error.absolute_path)
         described = _describe(error, _locate(root, path), path)
@@ -157,6 +159,20 @@ def _schema_digest() -> str:
     import hashlib
 
     return hashlib.sha256(_schema_path().read_bytes()).hexdigest()
+
+
+def _only_duplicates(error: Any) -> bool:
+    """A list-or-mapping value (``environment``, ``labels``...) written as a list whose only
+    fault is a repeated entry. The schema says ``uniqueItems``, but Compose reads the list into
+    a mapping and keeps the last entry (checked against docker compose config), so the file is
+    accepted: not a schema violation."""
+    if error.validator != "oneOf" or not isinstance(error.instance, list) or not error.context:
+        return False
+    branches: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
+    has_mapping = any(isinstance(b, dict) and b.get("type") == "object" for b in error.validator_value)
+    return has_mapping and any(all(e.validator == "uniqueItems" for e in errs) for errs in branches.values())
 
 
 def _deepest(error: Any) -> Any:
