@@ -35,6 +35,11 @@ def redis_config_error() -> Iterable[Finding]:
     after a value, a missing `include` file, bad `user` rules. The verdict and the line are
     checked against a real redis-server.
 
+    In a folder walk, a file named like a Redis config whose content is not one (half of its
+    lines or more start with no directive Redis knows, or have YAML's shape, like a monitoring
+    agent's `redis.conf` module config) is one info saying so instead of an error per line, and
+    is not linted; given by name, or mounted by a Compose service as Redis's config, it is.
+
     ## Why it matters
     redis-server stops at the first such line with `*** FATAL CONFIG FILE ERROR ***` and exit
     status 1: the container restarts in a loop and nothing else in the file takes effect.
