@@ -89,7 +89,8 @@ DEV_SHAPES = {
     "developer file name": {"docker-compose-developer.yml": BARE},
     "local file name": {"compose.local.yaml": BARE},
     "dev folder": {"dev/docker-compose.yml": BARE},
-    "local folder two levels up": {"local/docker/docker-compose.yml": BARE},
+    "dev folder two levels up": {"dev/docker/docker-compose.yml": BARE},
+    "dev file name beats a deploy folder": {"deploy/docker-compose.dev.yml": BARE},
     "devcontainer": {".devcontainer/docker-compose.yml": BARE},
     "comment": {"docker-compose.yml": "# This stack is for local development only.\n" + BARE},
     "comment not for production": {"docker-compose.yml": BARE.replace("  redis:\n", "  redis:  # not meant for production\n")},
@@ -108,6 +109,12 @@ PROD_SHAPES = {
     "prod file name wins over a dev comment": {"docker-compose.prod.yml": "# copied from the development file\n" + BARE},
     "deploy folder": {"deploy/docker-compose.yml": BARE},
     "a folder name that only contains a word": {"my-dev-tools/docker-compose.yml": BARE},
+    # tutor's templates/local/ is its single-server production deployment
+    "a folder named local": {"local/docker-compose.yml": BARE},
+    "a comment about one setting": {"docker-compose.yml": BARE.replace(
+        "image: redis:7.2", "image: redis:7.2  # no password: recommended only for development")},
+    "a comment that asks for changes before production": {"docker-compose.yml":
+        "# This file is not intended for production use without first changing the passwords\n" + BARE},
     # "#" in a quoted scalar is no comment, and a production comment is no development claim
     "quoted hash": {"docker-compose.yml": BARE.replace("image: redis:7.2", 'image: redis:7.2\n    hostname: "a#for local development"')},
     "reload without a source mount": {"docker-compose.yml": BARE.replace('["gunicorn", "app:wsgi"]', '["uvicorn", "app:asgi", "--reload"]')},
@@ -200,10 +207,10 @@ def test_context_is_reported_in_text_json_and_sarif(tmp_path, capsys):
 
 
 def test_folder_walk_decides_each_project_on_its_own(tmp_path):
-    write(tmp_path, {"prod/docker-compose.yml": BARE, "local/docker-compose.yml": BARE})
+    write(tmp_path, {"prod/docker-compose.yml": BARE, "dev/docker-compose.yml": BARE})
     report = run([tmp_path])
     assert sorted((Path(c.path).parent.name, c.context) for c in report.contexts) == [
-        ("local", "development"), ("prod", "production")]
+        ("dev", "development"), ("prod", "production")]
     by_file = {Path(f.path).parent.name for f in report.findings if f.code == "VL102"}
     assert by_file == {"prod"}
 

@@ -26,8 +26,9 @@ PRODUCTION_WORDS = frozenset({"prod", "production", "deploy", "deployment", "rel
                               "swarm", "stack"})
 DEVCONTAINER_FOLDERS = frozenset({".devcontainer", "devcontainer"})
 # Folder names that say the same, matched whole (a folder "local-llm" or a checkout named
-# "my-dev-tools" says nothing about the files in it).
-DEVELOPMENT_FOLDERS = frozenset({"dev", "develop", "development", "local"})
+# "my-dev-tools" says nothing about the files in it). A folder "local" is not one: tutor's
+# templates/local/ is its single-server production deployment.
+DEVELOPMENT_FOLDERS = frozenset({"dev", "develop", "development"})
 PRODUCTION_FOLDERS = frozenset({"prod", "production", "deploy", "deployment", "staging", "release"})
 _NAME_SPLIT = re.compile(r"[._\-]+")
 _YAML_SUFFIXES = frozenset({"yml", "yaml", "conf"})
@@ -35,13 +36,13 @@ _YAML_SUFFIXES = frozenset({"yml", "yaml", "conf"})
 # Comment wording that states a development purpose. Matched against the text of comment tokens
 # only (never against YAML), after "not for production" style negations are looked at.
 _DEV_COMMENT = re.compile(
-    r"\b(?:for|in) (?:local )?(?:development|dev)\b"
-    r"|\blocal (?:development|dev|testing)\b"
-    r"|\bdevelopment (?:only|environment|setup|purposes?|use|server|stack)\b"
-    r"|\bdev(?:elopment)?[ -]only\b"
-    r"|\bnot (?:meant |intended |suitable |ready )?for production\b"
-    r"|\bdo not use (?:this |it )?in production\b"
-    r"|\bdon'?t use (?:this |it )?in production\b",
+    r"\bfor local (?:development|dev|testing|use)\b"
+    r"|\blocal development\b"
+    r"|\b(?:this|the) (?:file|stack|setup|project|compose file|configuration|config|docker-compose(?:\.ya?ml)?)\b"
+    r"[^.]{0,40}?\b(?:for|in) (?:local )?development\b"
+    r"|\b(?:for )?development[ -]only\b|\bfor development purposes?\b|\bdev[ -]only\b"
+    r"|\bnot (?:meant |intended |suitable |ready )?for production\b(?! (?:use )?without)"
+    r"|\bdo(?: not|n'?t) use (?:this |it )?in production\b",
     re.IGNORECASE,
 )
 _COMMENT_HINTS = ("develop", "dev", "local", "production")
@@ -74,15 +75,11 @@ def forced(path: str, context: str, why: str) -> DeployContext:
 def decide(project: Project) -> DeployContext:
     """The context of a loaded Compose project."""
     main = project.main_path
-    paths = [f.source.path for f in project.files] + [p for p in project.sources if p.endswith((".yml", ".yaml"))]
-    for path in dict.fromkeys(paths):
-        word = _name_word(path, PRODUCTION_WORDS)
-        if word:
-            return DeployContext(main, "production", f"{path} is named for deployment ({word!r})", "evidence")
-    for path in dict.fromkeys(paths):
-        reason = _path_says_development(path)
-        if reason:
-            return DeployContext(main, "development", reason, "evidence")
+    paths = list(dict.fromkeys([f.source.path for f in project.files]
+                               + [p for p in project.sources if p.endswith((".yml", ".yaml"))]))
+    named = _named(main, paths)
+    if named is not None:
+        return named
     for path in dict.fromkeys(paths):
         source = project.sources.get(path)
         if source is not None:
@@ -99,12 +96,34 @@ def decide(project: Project) -> DeployContext:
 
 def decide_for_file(path: str) -> DeployContext:
     """The context of a redis.conf linted on its own: only its path can say."""
-    if _name_word(path, PRODUCTION_WORDS):
-        return DeployContext(path, "production", f"{path} is named for deployment", "evidence")
-    reason = _path_says_development(path)
-    if reason:
-        return DeployContext(path, "development", reason, "evidence")
-    return DeployContext(path, "production", "no sign of a development setup", "default")
+    named = _named(path, [path])
+    return named or DeployContext(path, "production", "no sign of a development setup", "default")
+
+
+def _named(main: str, paths: list[str]) -> DeployContext | None:
+    """What the names say, most specific first: a file name for deployment, a file name for
+    development or a devcontainer folder, then a folder named for deployment or development."""
+    for path in paths:
+        word = _file_word(path, PRODUCTION_WORDS)
+        if word:
+            return DeployContext(main, "production", f"{path} is named for deployment ({word!r})", "evidence")
+    for path in paths:
+        if any(part.lower() in DEVCONTAINER_FOLDERS for part in PurePath(path).parts[:-1]):
+            return DeployContext(main, "development", f"{path} is in a devcontainer folder", "evidence")
+        word = _file_word(path, DEVELOPMENT_WORDS)
+        if word:
+            return DeployContext(main, "development", f"{path} is named for development ({word!r})", "evidence")
+    for path in paths:
+        folder = _folder_word(path, PRODUCTION_FOLDERS)
+        if folder:
+            return DeployContext(main, "production", f"{path} is in a folder named for deployment ({folder!r})",
+                                 "evidence")
+    for path in paths:
+        folder = _folder_word(path, DEVELOPMENT_FOLDERS)
+        if folder:
+            return DeployContext(main, "development", f"{path} is in a folder named for development ({folder!r})",
+                                 "evidence")
+    return None
 
 
 def _words(name: str) -> list[str]:
@@ -114,28 +133,15 @@ def _words(name: str) -> list[str]:
     return parts
 
 
-def _name_word(path: str, vocabulary: frozenset[str]) -> str | None:
-    """A word of the file name in ``vocabulary``, or the name of one of the two folders above
-    the file when it is a whole word of the matching folder list."""
-    pure = PurePath(path)
-    for word in _words(pure.name):
-        if word in vocabulary:
-            return word
-    folders = DEVELOPMENT_FOLDERS if vocabulary is DEVELOPMENT_WORDS else PRODUCTION_FOLDERS
-    for folder in (pure.parent.name, pure.parent.parent.name):
-        if folder.lower() in folders:
-            return folder
-    return None
+def _file_word(path: str, vocabulary: frozenset[str]) -> str | None:
+    """A word of the file name (split at . - _) in ``vocabulary``."""
+    return next((word for word in _words(PurePath(path).name) if word in vocabulary), None)
 
 
-def _path_says_development(path: str) -> str | None:
-    pure = PurePath(path)
-    if any(part.lower() in DEVCONTAINER_FOLDERS for part in pure.parts[:-1]):
-        return f"{path} is in a devcontainer folder"
-    word = _name_word(path, DEVELOPMENT_WORDS)
-    if word:
-        return f"{path} is named for development ({word!r})"
-    return None
+def _folder_word(path: str, folders: frozenset[str]) -> str | None:
+    """The name of one of the two folders above the file, when it is a whole word of ``folders``."""
+    parent = PurePath(path).parent
+    return next((name for name in (parent.name, parent.parent.name) if name.lower() in folders), None)
 
 
 def development_comment(source: SourceFile) -> int | None:
