@@ -365,3 +365,21 @@ def test_compose_accepts_duplicate_list_entries_and_keeps_the_last(tmp_path, las
     assert model["services"]["api"]["labels"] == {"team": "a"}
     # so vantage-lint reports no schema violation for them
     assert not [f for f in run([folder], select=["VL002"]).findings]
+
+
+def test_a_shared_line_is_suppressed_only_when_every_service_ignores_it(tmp_path):
+    ignore_one = EXTENDED.replace("  web:\n    <<: *app\n", "  web:\n    <<: *app\n    x-vantage: {ignore: [VL107]}\n")
+    folder = write(tmp_path / "one", {"docker-compose.yml": ignore_one})
+    report = run([folder], select=["VL107", "VL007"])
+    assert [f.code for f in report.findings] == ["VL107"]  # still reported, and the ignore is not "unused"
+    ignore_all = ignore_one.replace("  worker-a:\n    <<: *app\n", "  worker-a:\n    <<: *app\n    x-vantage: {ignore: [VL107]}\n")
+    ignore_all = ignore_all.replace("    extends: web\n", "    extends: web\n    x-vantage: {ignore: [VL107]}\n")
+    folder = write(tmp_path / "all", {"docker-compose.yml": ignore_all})
+    report = run([folder], select=["VL107", "VL007"])
+    assert report.findings == [] and [f.code for f in report.suppressed] == ["VL107"]
+
+
+def test_storage_mode_local_is_no_development_evidence(tmp_path):
+    folder = write(tmp_path, {"docker-compose.yml": BARE.replace(
+        "      CELERY_BROKER_URL: redis://redis:6379/0\n  redis", "      CELERY_BROKER_URL: redis://redis:6379/0\n      STORAGE_MODE: local\n  redis")})
+    assert run([folder]).contexts[0].context == "production"

@@ -534,11 +534,17 @@ class _Pass:
             elif self._match(directive.codes, finding):
                 verdict = verdict or ("file", directive.reason)
         if finding.service is not None:
-            for ignore in by_service.get(finding.service, ()):
-                if finding.span.path in ignore.paths_excluded:
-                    continue
-                if self._match(ignore.codes, finding):
-                    verdict = verdict or ("x-vantage", ignore.reason)
+            # A line shared by several services is silenced only when each of them ignores it.
+            reasons: list[str | None] = []
+            for service in finding.services or (finding.service,):
+                matched = [ignore for ignore in by_service.get(service, ())
+                           if finding.span.path not in ignore.paths_excluded and self._match(ignore.codes, finding)]
+                if not matched:
+                    reasons = []
+                    break
+                reasons.append(matched[0].reason)
+            if reasons:
+                verdict = verdict or ("x-vantage", reasons[0])
         return verdict
 
     @staticmethod

@@ -52,7 +52,8 @@ _RELOAD_FLAGS = frozenset({"--reload", "--autoreload", "--auto-reload", "--debug
 _RELOAD_PROGRAMS = frozenset({"runserver", "runserver_plus", "nodemon", "watchmedo", "air", "reflex"})
 _DEV_SCRIPTS = frozenset({"dev", "start:dev", "watch", "serve"})
 # Environment values that name a development setup.
-_ENV_NAMES = re.compile(r"^(?:[A-Z0-9]+_)?(?:ENV|ENVIRONMENT|STAGE|MODE)$")
+# (Not *_MODE: STORAGE_MODE=local names a backend, not a development setup.)
+_ENV_NAMES = re.compile(r"^(?:[A-Z0-9]+_)?(?:ENV|ENVIRONMENT|STAGE)$")
 _DEV_VALUES = frozenset({"dev", "develop", "development", "local"})
 _DJANGO_DEV = re.compile(r"\.(?:dev|local|development|develop)$")
 
