@@ -383,3 +383,12 @@ def test_storage_mode_local_is_no_development_evidence(tmp_path):
     folder = write(tmp_path, {"docker-compose.yml": BARE.replace(
         "      CELERY_BROKER_URL: redis://redis:6379/0\n  redis", "      CELERY_BROKER_URL: redis://redis:6379/0\n      STORAGE_MODE: local\n  redis")})
     assert run([folder]).contexts[0].context == "production"
+
+
+def test_a_schema_error_in_an_anchor_is_one_finding(tmp_path):
+    folder = write(tmp_path, {"docker-compose.yml": (
+        "x-common: &common\n  image: myapp:1.4.2\n  restrat: always\n"
+        "services:\n  a:\n    <<: *common\n  b:\n    <<: *common\n  c:\n    <<: *common\n")})
+    (finding,) = run([folder], select=["VL002"]).findings
+    assert (finding.span.line, finding.services) == (3, ("a", "b", "c"))
+    assert 'unknown key "restrat"' in finding.message

@@ -180,7 +180,8 @@ def list_rules_text(fmt: str = "text") -> str:
     width = max((len(r.name) for r in rules), default=20)
     return "".join(
         f"{r.code}  {r.name:<{width}}  {r.severity.label:<7} {'P' if r.production else ' '} "
-        f"{'prod ' if r.tier == 'production' else '     '}{'dev' if 'development' in r.contexts else '   '} "
+        f"{'production-preset' if r.tier == 'production' else '                 '} "
+        f"{'production-only' if 'development' not in r.contexts else '               '} "
         f"{'fix' if r.fix else '   '}  {r.summary}\n"
         for r in rules
     )
