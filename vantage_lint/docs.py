@@ -127,6 +127,8 @@ def rule_markdown(rule: Rule, level: int = 2) -> str:
         f"- Preset: {_tier_text(rule)}",
         f"- Context: {_contexts_text(rule)}",
         f"- Applies to: {_applies_to(rule)}",
+        *([f"- Supersedes: {', '.join(rule.supersedes)} (their finding on the same service is not reported "
+           "when this rule reports: one problem, one finding)"] if rule.supersedes else []),
         f"- Fix: {fix}",
         f"- Hint: {rule.hint}",
     ]
