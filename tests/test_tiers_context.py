@@ -392,3 +392,21 @@ def test_a_schema_error_in_an_anchor_is_one_finding(tmp_path):
     (finding,) = run([folder], select=["VL002"]).findings
     assert (finding.span.line, finding.services) == (3, ("a", "b", "c"))
     assert 'unknown key "restrat"' in finding.message
+
+
+def test_text_summary_names_the_development_projects_of_a_folder_walk(tmp_path, capsys):
+    write(tmp_path, {"prod/docker-compose.yml": BARE, "dev/docker-compose.yml": BARE, "b/docker-compose.local.yml": BARE})
+    main(["--isolated", "--color", "never", str(tmp_path)])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Context:")]
+    assert line.startswith("Context: development for 2 of 3 projects (") and "production for the others" in line
+    assert "b/docker-compose.local.yml" in line and "dev/docker-compose.yml" in line
+
+
+def test_comment_wording_is_found_only_in_comment_tokens():
+    from vantage_lint.compose.deploy_context import development_comment
+    from vantage_lint.source import decode
+
+    block = "services:\n  a:\n    image: x:1\n    command: |\n      echo # for local development\n"
+    assert development_comment(decode(block.encode(), "c.yml")) is None
+    flow = "services:\n  a: {image: x:1}  # for local development only\n"
+    assert development_comment(decode(flow.encode(), "c.yml")) == 2

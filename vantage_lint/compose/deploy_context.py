@@ -45,7 +45,8 @@ _DEV_COMMENT = re.compile(
     r"|\bdo(?: not|n'?t) use (?:this |it )?in production\b",
     re.IGNORECASE,
 )
-_COMMENT_HINTS = ("develop", "dev", "local", "production")
+# Every wording above contains one of these: a cheap test before the regex and the scan.
+_COMMENT_WORDS = ("development", "production", "dev only", "dev-only", "local dev", "for local")
 
 # Words of a command that start a server which reloads on source changes.
 _RELOAD_FLAGS = frozenset({"--reload", "--autoreload", "--auto-reload", "--debug", "--dev", "--watch"})
@@ -149,8 +150,8 @@ def development_comment(source: SourceFile) -> int | None:
     """The line of the first YAML comment stating a development purpose, read from the comment
     tokens of ruamel's round-trip scanner (``#`` inside quoted or block scalars is not a comment)."""
     lowered = source.text.lower()
-    if "#" not in lowered or not any(hint in lowered for hint in _COMMENT_HINTS):
-        return None  # the common case: no scan at all
+    if "#" not in lowered or not any(word in lowered for word in _COMMENT_WORDS) or not _DEV_COMMENT.search(lowered):
+        return None  # the common case: the wording is nowhere in the file, so no scan at all
     for line, text in _comment_tokens(source.text):
         if _DEV_COMMENT.search(text):
             return line
