@@ -91,6 +91,7 @@ DEV_SHAPES = {
     "dev folder": {"dev/docker-compose.yml": BARE},
     "dev folder two levels up": {"dev/docker/docker-compose.yml": BARE},
     "dev file name beats a deploy folder": {"deploy/docker-compose.dev.yml": BARE},
+    "local file name beats a deploy folder": {"deploy/docker-compose.local.yml": BARE},
     "devcontainer": {".devcontainer/docker-compose.yml": BARE},
     "comment": {"docker-compose.yml": "# This stack is for local development only.\n" + BARE},
     "comment not for production": {"docker-compose.yml": BARE.replace("  redis:\n", "  redis:  # not meant for production\n")},
@@ -108,6 +109,8 @@ PROD_SHAPES = {
     "no evidence": {"docker-compose.yml": BARE},
     "prod file name wins over a dev comment": {"docker-compose.prod.yml": "# copied from the development file\n" + BARE},
     "deploy folder": {"deploy/docker-compose.yml": BARE},
+    "staging file name": {"docker-compose.staging.yml": BARE},
+    "swarm file name": {"docker-compose.swarm.yml": "# for local development\n" + BARE},
     "a folder name that only contains a word": {"my-dev-tools/docker-compose.yml": BARE},
     # tutor's templates/local/ is its single-server production deployment
     "a folder named local": {"local/docker-compose.yml": BARE},

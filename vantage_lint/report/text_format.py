@@ -44,7 +44,7 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
     if not options.quiet:
         where = context_line(report)
         if where:
-            console.print(Text(line_start(printable(where)), style="dim"))
+            console.print(Text(line_start(printable(redact(where))), style="dim"))
         style = "bold red" if report.failed else ("yellow" if report.findings else "green")
         console.print(Text(summary_line(report), style=style))
 
