@@ -160,7 +160,6 @@ def development_comment(source: SourceFile) -> int | None:
 
 def _comment_tokens(text: str) -> list[tuple[int, str]]:
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
     from ruamel.yaml.tokens import CommentToken
 
     found: list[tuple[int, str]] = []
@@ -175,8 +174,8 @@ def _comment_tokens(text: str) -> list[tuple[int, str]]:
     try:
         for token in YAML(typ="rt").scan(text):
             collect(getattr(token, "_comment", None))
-    except (YAMLError, ValueError, RecursionError):
-        pass  # the loader reports the syntax error; the comments read so far still count
+    except Exception:  # any scanner failure: the loader reports the file (VL001); this is only evidence
+        pass  # the comments read so far still count
     return found
 
 
