@@ -17,11 +17,13 @@ from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity, Span
 from vantage_lint.registry import rule
 from vantage_lint.rules.celery_options import (
+    visibility_timeout,
     celery_view,
     command_span,
     env_text,
     env_value_span,
     intended_limit,
+    known,
     number,
     seconds,
     text_span,
@@ -101,6 +103,16 @@ def broker_urls(service: Service) -> list[BrokerURL]:
         text = env_text(service, var) if var is not None else None
         if text:
             settings.append(Setting("broker", text, "env", name, -1, -1, -1))
+    if not settings and view is not None:
+        # Only when nothing in the file overrides it: CELERY_BROKER_URL and -b beat the app.
+        from vantage_lint.celery.app_join import app_setting
+        from vantage_lint.rules.celery_options import app_config
+
+        config = app_config(view)
+        found = config.get("broker_url") if config is not None else None
+        app_broker = app_setting("broker", found) if found is not None else None
+        if app_broker is not None and known(app_broker.value):
+            settings.append(app_broker)
     urls: list[BrokerURL] = []
     for setting in settings:
         if isinstance(setting.value, str):
@@ -120,6 +132,8 @@ def host_span(url: BrokerURL) -> Span:
     """The URL's host where it is written (the whole setting when it cannot be traced)."""
     service, setting = url.service, url.setting
     host = url.host or ""
+    if setting.source == "app" and setting.span is not None:
+        return setting.span
     if setting.source == "flag":
         base = command_span(service, setting.part, setting.start, setting.end)
         written = command_written(service)
@@ -477,14 +491,16 @@ def celery_time_limit_vs_visibility_timeout(service: Service, ctx: RuleContext) 
         return
     hard = intended_limit(view, soft=False)
     hard_s = number(hard.value) if hard is not None else None
-    if hard is None or hard_s is None or hard_s <= VISIBILITY_TIMEOUT:
+    found = visibility_timeout(view)
+    if hard is None or hard_s is None or found is None or hard_s <= found[0]:
         return
     broker = _redis_broker(service)
     if broker is None:
         return
+    timeout, how, _where = found
     yield ctx.finding(
         view.span(hard),
         f'worker "{service.name}" lets tasks run up to {seconds(hard_s)} ({view.show(hard)}) with a Redis broker '
-        f"({broker}): messages unacknowledged for longer than the visibility timeout ({seconds(VISIBILITY_TIMEOUT)} "
-        "by default) are delivered again, so long acks_late tasks and tasks reserved behind them run twice",
+        f"({broker}): messages unacknowledged for longer than the visibility timeout ({how}) are delivered again, "
+        "so long acks_late tasks and tasks reserved behind them run twice",
     )

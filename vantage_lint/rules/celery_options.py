@@ -415,3 +415,28 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
             else:
                 at = service.value_span("healthcheck", "test")
             yield ctx.finding(at, _problem_message(service, "healthcheck", problem, program))
+
+
+def visibility_timeout(view: CeleryView) -> tuple[float, str, Span | None] | None:
+    """The Redis visibility timeout the worker runs with: ``broker_transport_options`` in the
+    app, else kombu's default (3600 s); None when the app sets it in a way the linter cannot
+    follow. Returns (seconds, how it is known, where it is written)."""
+    from vantage_lint.celery.app_config import UNKNOWN
+
+    config = app_config(view)
+    if config is None:
+        return 3600.0, "3600s, kombu's default", None
+    found = config.get("broker_transport_options")
+    if found is None:
+        if not config.complete:
+            return None
+        return 3600.0, "3600s, kombu's default: the app sets no broker_transport_options", None
+    options = found.value
+    if not isinstance(options, dict):
+        return None
+    value = options.get("visibility_timeout", None if "visibility_timeout" in options else 3600.0)
+    if value is UNKNOWN or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if "visibility_timeout" not in options:
+        return 3600.0, f"3600s, kombu's default: {found.written} at {found.span} has no visibility_timeout", found.span
+    return float(value), f"{value:g}s, from {found.written} at {found.span}", found.span

@@ -13,6 +13,7 @@ from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import rule
 from vantage_lint.rules.celery_options import (
     CELERY_ROLES,
+    app_config,
     CeleryView,
     celery_view,
     env_name_span,
@@ -381,10 +382,13 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
         return
     subcommand = view.subcommand or "worker"
     django = "DJANGO_SETTINGS_MODULE" in service.environment
+    config = app_config(view)
+    if config is not None and config.maps_environ:
+        return      # config_from_object(os.environ, namespace=...): the app reads them all
     for name in view.unread:
         var = service.environment.get(name)
-        if var is None:
-            continue
+        if var is None or (config is not None and name in config.env_read):
+            continue    # the app's configuration reads it (e.g. settings.py: os.environ.get(name))
         instead = env_suggestion(name, subcommand)
         if instead:
             tail = f"; `celery {subcommand}` reads {instead} instead"
@@ -394,6 +398,8 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
         mapped = (" (this service sets DJANGO_SETTINGS_MODULE: it works if the Celery app loads Django settings "
                   "with namespace='CELERY' and settings.py reads the variable)") if django else \
                  " (it works only if the app maps it into its configuration)"
+        if config is not None and config.complete and config.app_span is not None:
+            mapped = f" and neither does the app's configuration read from {config.app_span.path}"
         yield ctx.finding(
             env_name_span(service, var),
             f'service "{service.name}": Celery does not read {name} itself{mapped}{tail}',
@@ -526,7 +532,8 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         written = f"{view.show(setting)}" if setting is not None and not unset else "unset, default 4"
         if setting is not None and value == 0:
             written = f"{view.show(setting)}, which the command line ignores: default 4"
-        at = view.span(setting) if setting is not None else view.span(hard)
+        at = view.span(setting) if setting is not None else \
+            (view.anchor() if hard.source == "app" else view.span(hard))
         message = (f'service "{service.name}" reserves {multiplier} tasks per unit of concurrency ({written}) with a hard '
                    f"time limit of {seconds(hard_s)} ({view.show(hard)}): reserved tasks wait behind long ones "
                    "while other workers idle")
@@ -575,6 +582,19 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
     """
     view = _worker(service)
     if view is None or view.get("queues") is not None:
+        return
+    config = app_config(view)
+    if config is not None and config.get("task_queues") is not None:
+        return      # the app declares its queues: the worker consumes those, by design
+    if config is not None and config.complete and config.app_span is not None:
+        default_queue = config.value("task_default_queue")
+        shown = default_queue if isinstance(default_queue, str) else "celery"
+        yield ctx.finding(
+            view.anchor(),
+            f'service "{service.name}" runs `{view.program}` without -Q/--queues and the app '
+            f'({config.app_span.path}) declares no task_queues: it consumes only the default queue "{shown}", '
+            "so a task routed to another queue waits there for a worker that does not exist",
+        )
         return
     yield ctx.finding(
         view.anchor(),
