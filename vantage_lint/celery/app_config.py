@@ -507,6 +507,8 @@ def _read_body(reading: _Reading, module: str, package: bool, namespace: str | N
                         config.mark_incomplete(f"`from {'.' * stmt.level}{stmt.module or ''} import *` "
                                                f"in {source.path} could not be read")
             continue
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr)) and _dynamic(stmt, evaluator):
+            config.mark_incomplete(f"{source.path}:{stmt.lineno} sets names dynamically")
         if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             value_node = stmt.value
@@ -534,9 +536,6 @@ def _read_body(reading: _Reading, module: str, package: bool, namespace: str | N
             for handler in getattr(stmt, "handlers", []) or []:
                 inner.extend(handler.body)
             _read_body(reading, module, package, namespace, into, evaluator, depth, False, inner, source)
-            continue
-        if isinstance(stmt, ast.Expr) and _dynamic(stmt, evaluator):
-            config.mark_incomplete(f"{source.path}:{stmt.lineno} sets names dynamically")
 
 
 # --- reading the app module ----------------------------------------------------------------------
