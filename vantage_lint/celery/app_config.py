@@ -634,6 +634,8 @@ def read_app(finder: ModuleFinder, spec: str, environ: Mapping[str, str],
         if setting is not None:
             _put(changes, setting, keyword.value, f"Celery({keyword.arg}=...)", source, evaluator, config)
     for stmt in tree.body:
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _dynamic(stmt, evaluator):
+            config.mark_incomplete(f"{source.path}:{stmt.lineno} runs code the linter does not follow")
         _app_statement(stmt, reading, source, evaluator, app_names, changes, True, module)
         if isinstance(stmt, ast.Expr):
             found = _app_call(stmt.value, app_names, "config_from_object")
