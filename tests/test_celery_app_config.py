@@ -267,7 +267,7 @@ def test_syntax_error_is_one_info_finding_at_its_position(tmp_path):
 
 # --- item 3: the join ----------------------------------------------------------------------------
 
-def test_command_line_beats_the_app_and_the_app_beats_defaults(tmp_path):
+def test_command_line_beats_the_app_and_the_app_beats_defaults_except_time_limits(tmp_path):
     _write(tmp_path, {
         "docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker --time-limit=50 --prefetch-multiplier=0\n"
                                        "environment: {CELERY_WORKER_CONCURRENCY: '3'}\n"),
@@ -275,7 +275,9 @@ def test_command_line_beats_the_app_and_the_app_beats_defaults(tmp_path):
                     "worker_concurrency=8, worker_prefetch_multiplier=1, task_soft_time_limit=40)\n",
     })
     view = _view(tmp_path)
-    assert view.get("time-limit").value == "50" and view.get("time-limit").source == "flag"
+    # Time limits are the exception: each task takes the app's task_time_limit as its own, so
+    # --time-limit (the pool's default) counts only when the app sets none.
+    assert view.get("time-limit").value == "500" and view.get("time-limit").source == "app"
     assert view.get("concurrency").value == "3" and view.get("concurrency").source == "env"
     # --prefetch-multiplier 0 is ignored by the command line: the app's value applies.
     assert view.get("prefetch-multiplier").value == "1" and view.get("prefetch-multiplier").source == "app"

@@ -4,6 +4,12 @@ Celery's own precedence (``celery/worker/worker.py setup_defaults``: ``app.eithe
 cli_value)``): a command-line value (a flag, or the ``CELERY_WORKER_<OPTION>`` variable click
 reads for it) wins; else the app's configuration; else Celery's default. ``--prefetch-multiplier
 0`` on the command line is ignored (``value or conf.worker_prefetch_multiplier``).
+
+Time limits are the exception: every task copies ``task_time_limit``/``task_soft_time_limit``
+from the app's configuration into its own ``time_limit`` (``app/task.py from_config``) and the
+worker passes that per task to the pool (``worker/request.py``), so the pool's default, which
+is what ``--time-limit`` sets, applies only when the app sets none. Checked with a real worker:
+``--time-limit 1`` with ``task_time_limit = 30`` in the app let a 4 s task finish.
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ OPTION_SETTINGS: dict[str, dict[str, str]] = {
         "max-interval": "beat_max_loop_interval",
     },
 }
+
+
+# Settings where the app's value, when it sets one, beats the command line (see above).
+APP_WINS = frozenset({"time-limit", "soft-time-limit"})
 
 
 class UnknownText(str):
@@ -88,7 +98,7 @@ def join(subcommand: str, cli: Mapping[str, Setting], config: AppConfig | None) 
         current = merged.get(option)
         ignored_zero = (option == "prefetch-multiplier" and current is not None
                         and isinstance(current.value, str) and current.value.strip() == "0")
-        if current is not None and not ignored_zero:
+        if current is not None and not ignored_zero and option not in APP_WINS:
             continue
         found = config.get(name)
         if found is None:
