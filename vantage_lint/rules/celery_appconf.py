@@ -394,13 +394,13 @@ def celery_acks_late_connection_loss(service: Service, ctx: RuleContext) -> Iter
 
     ## Why it matters
     When the worker loses its broker connection (a Redis restart, a network blip), an
-    `acks_late` task that is running can no longer be acknowledged: its message goes back to
-    the queue and is delivered again. With the setting off the first run keeps going anyway,
-    so the task runs twice, at the same time; with it on, Celery terminates the running copy
-    (it logs "cannot be acknowledged after a connection loss ... Terminating it instead").
-    Checked with a real worker whose Redis was restarted mid-task: with the setting off the
-    worker warns that the setting "will be set to True by default in Celery 6.0" and the
-    interrupted task still finishes; with it on the task is terminated.
+    `acks_late` task that is running can no longer be acknowledged: the worker puts its
+    message back ("Restoring 1 unacknowledged message(s)") and receives it again. With the
+    setting off the first run keeps going anyway, so the task runs twice (on another process
+    or worker, at the same time). With it on, Celery terminates the interrupted run
+    ("cannot be acknowledged after a connection loss ... Terminating it instead") and only
+    the redelivered one completes. Checked with a real worker whose Redis connections were
+    killed mid-task (`CLIENT KILL TYPE normal`): off, both runs finished; on, one did.
 
     ## Example
     ```yaml
