@@ -453,7 +453,7 @@ def _redis_broker(service: Service) -> str | None:
 @rule(
     code="VL318",
     name="celery-time-limit-vs-visibility-timeout",
-    summary="A hard time limit above one hour with a Redis broker, whose visibility timeout redelivers tasks after one hour.",
+    summary="A hard time limit above the Redis visibility timeout (one hour unless the app raises it), after which tasks are redelivered.",
     severity=Severity.WARNING,
     hint="Raise visibility_timeout in broker_transport_options (and result_backend_transport_options) above the longest task, or keep the hard limit under 3600s.",
     roles=("celery-worker",),
@@ -461,8 +461,12 @@ def _redis_broker(service: Service) -> str | None:
 def celery_time_limit_vs_visibility_timeout(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a worker whose hard time limit (`--time-limit`, `CELERY_WORKER_TIME_LIMIT`, or
-    the intended `CELERY_TASK_TIME_LIMIT`) is above 3600 seconds while its broker is Redis
-    (a `redis://`, `rediss://` or `sentinel://` broker URL, or a Redis broker service).
+    the intended `CELERY_TASK_TIME_LIMIT`, or the app's `task_time_limit`) is above the
+    visibility timeout while its broker is Redis (a `redis://`, `rediss://` or `sentinel://`
+    broker URL, or a Redis broker service). The timeout is the app's
+    `broker_transport_options["visibility_timeout"]` when its code is in the project (VL327),
+    else kombu's default of 3600 s; a timeout the app sets in a way the linter cannot follow
+    silences the rule.
 
     ## Why it matters
     The Redis transport redelivers any message not acknowledged within the visibility

@@ -49,7 +49,8 @@ def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> 
       the background; a worker followed by other commands never gets it in any shell);
     - its `stop_signal` is not one Celery treats as a warm shutdown (`SIGTERM`, `SIGINT`):
       `SIGQUIT` is a cold shutdown, `SIGHUP` restarts, `SIGKILL` kills;
-    - its `stop_grace_period` (10 s by default) is shorter than its hard time limit.
+    - its `stop_grace_period` (10 s by default) is shorter than its hard time limit (from the
+      command line or the app's `task_time_limit`).
 
     ## Why it matters
     `docker stop` (and every `docker compose up` that recreates the container) sends the

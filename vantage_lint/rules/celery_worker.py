@@ -237,8 +237,9 @@ def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator
 def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a prefork worker with neither `--max-tasks-per-child` nor `--max-memory-per-child`
-    (nor `CELERY_WORKER_MAX_TASKS_PER_CHILD` / `CELERY_WORKER_MAX_MEMORY_PER_CHILD`). A value
-    of 0 means no limit and counts as unset.
+    (nor `CELERY_WORKER_MAX_TASKS_PER_CHILD` / `CELERY_WORKER_MAX_MEMORY_PER_CHILD`, nor
+    `worker_max_tasks_per_child` / `worker_max_memory_per_child` in the app's configuration
+    when its code is in the project, see VL327). A value of 0 means no limit and counts as unset.
 
     ## Why it matters
     Pool processes live as long as the worker: memory that tasks leak (caches, C
@@ -285,7 +286,10 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     Reports a worker without a hard time limit (`--time-limit`, `CELERY_WORKER_TIME_LIMIT`)
     or without a soft one (`--soft-time-limit`, `CELERY_WORKER_SOFT_TIME_LIMIT`).
     `CELERY_TASK_TIME_LIMIT` and `CELERY_TASK_SOFT_TIME_LIMIT` count as set: they say what
-    the user intends, and VL306 says what makes them work. Pools that do not enforce time
+    the user intends, and VL306 says what makes them work. The app's own `task_time_limit` /
+    `task_soft_time_limit` (read from its code, see VL327) count too, and they are what the
+    tasks really get: each task copies them and the pool's default (`--time-limit`) applies
+    only when the app sets none. Pools that do not enforce time
     limits (`solo`, `threads`, `eventlet`) pass; the `gevent` pool enforces only the hard limit
     (it has no soft one), so there only a missing hard limit is reported.
 
@@ -352,7 +356,10 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
     `CELERY_CONFIG_MODULE` ...) nor the `celery` command line (`CELERY_APP`,
     `CELERY_WORKER_<OPTION>`, `CELERY_BEAT_<OPTION>` ...). The message names the variable the
     command line reads for the same thing when there is one (`CELERY_WORKER_TIME_LIMIT` for
-    `CELERY_TASK_TIME_LIMIT`). Set the option `app-maps-env: true` when your app maps them.
+    `CELERY_TASK_TIME_LIMIT`). A variable the app's configuration reads (a settings file
+    with `os.environ.get("CELERY_TASK_TIME_LIMIT")`, or `config_from_object(os.environ,
+    namespace="CELERY")`) is not reported when the app's code is in the project (VL327). Set
+    the option `app-maps-env: true` when your app maps them some other way.
 
     ## Why it matters
     `CELERY_TASK_TIME_LIMIT=300` looks like configuration but Celery ignores it:
@@ -420,7 +427,8 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
     Compares the worker's soft and hard time limits, wherever each was given: flags
     (`--soft-time-limit`, `--time-limit`), the variables the command line reads
     (`CELERY_WORKER_SOFT_TIME_LIMIT`, `CELERY_WORKER_TIME_LIMIT`), or the
-    `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant. A soft limit above
+    `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant, or the app's
+    `task_soft_time_limit`/`task_time_limit` (which beat the flags). A soft limit above
     the hard one is an error; an equal one is a warning. Only the prefork pool (the default)
     has both limits: `solo`, `threads` and `eventlet` enforce none and `gevent` no soft one
     (VL320 reports those), so they pass.
@@ -493,7 +501,8 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
 def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a worker that does not set its prefetch multiplier (`--prefetch-multiplier`,
-    `CELERY_WORKER_PREFETCH_MULTIPLIER`) (info), and one whose multiplier is above 1 (the
+    `CELERY_WORKER_PREFETCH_MULTIPLIER`, the app's `worker_prefetch_multiplier`) (info), and
+    one whose multiplier is above 1 (the
     default is 4) while its hard time limit is at least `long-task-seconds` (default 300),
     which means it runs long tasks (warning). `--disable-prefetch` (Celery 5.6+, Redis) passes.
     `--prefetch-multiplier 0` is ignored by the command line and counts as unset.
@@ -559,7 +568,9 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 )
 def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`.
+    Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`. When the app's code
+    is in the project and declares `task_queues`, the worker consumes those by design and
+    passes; when the app declares none the message names the default queue it will consume.
 
     ## Why it matters
     Without `-Q` a worker consumes every queue the app declares in `task_queues`, and only
