@@ -311,3 +311,12 @@ def test_false_positives_named_in_the_issue_do_not_occur(tmp_path):
     })
     report = run([tmp_path / "docker-compose.yml"], select=["VL304", "VL305", "VL306", "VL312", "VL314"])
     assert [(f.code, f.service) for f in report.findings] == []
+
+
+def test_settings_the_reader_cannot_see_are_not_reported_missing(tmp_path):
+    _write(tmp_path, {
+        "docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker -c 2\n"),
+        "tasks.py": "from celery import Celery\nfrom .conf import load\napp = Celery('t')\napp.conf.update(**load())\n",
+    })
+    report = run([tmp_path / "docker-compose.yml"], select=["VL304", "VL305", "VL307", "VL308"])
+    assert report.findings == []

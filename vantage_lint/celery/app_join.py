@@ -102,6 +102,12 @@ def join(subcommand: str, cli: Mapping[str, Setting], config: AppConfig | None) 
             continue
         found = config.get(name)
         if found is None:
+            if current is None and not config.complete:
+                # The app may set it in code the reader could not follow: unknown, not unset.
+                span = config.app_span or (config.files[0].whole_span() if config.files else None)
+                if span is not None:
+                    merged[option] = Setting(option, UnknownText(f"<{config.incomplete_why}>"), "app",
+                                             f"{name} (not known)", -1, -1, -1, span)
             continue
         setting = app_setting(option, found)
         if setting is not None:

@@ -314,10 +314,14 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     if view is None or pool(view) not in _TIME_LIMIT_POOLS:
         return
     missing = []
+    config = app_config(view)
+    read = config is not None and config.app_span is not None
     if not _set(intended_limit(view, soft=False)):
-        missing.append("no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT)")
+        app_side = ", nor task_time_limit in the app" if read else ""
+        missing.append(f"no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT{app_side})")
     if not _set(intended_limit(view, soft=True)) and pool(view) != "gevent":
-        missing.append("no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT)")
+        app_side = ", nor task_soft_time_limit in the app" if read else ""
+        missing.append(f"no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT{app_side})")
     if not missing:
         return
     consequence = ("a stuck task holds its process forever" if len(missing) == 2 or "hard" in missing[0]
