@@ -60,6 +60,9 @@ app.conf.task_time_limit = 300
                  {"code/tasks.py": APP}, id="pythonpath-through-bind-mount"),
     pytest.param("build: .\nenvironment: {CELERY_APP: proj}\ncommand: celery worker\n",
                  {"proj/__init__.py": APP}, id="celery-app-variable-package-init"),
+    pytest.param("build: .\ncommand: celery -A proj.celery_app worker\n",
+                 {"proj/__init__.py": "from .celery import app as celery_app\n", "proj/celery.py": APP},
+                 id="attribute-imported-into-the-package"),
     pytest.param("image: myapp:1\nvolumes: ['.:/app']\ncommand: celery --workdir /app/svc -A worker worker\n",
                  {"svc/worker.py": APP}, id="workdir-option"),
 ])

@@ -588,7 +588,7 @@ def _celery_assignments(tree: ast.Module, evaluator: Evaluator) -> list[tuple[st
 
 
 def read_app(finder: ModuleFinder, spec: str, environ: Mapping[str, str],
-             config_module_env: str | None = None) -> AppConfig | None:
+             config_module_env: str | None = None, depth: int = 0) -> AppConfig | None:
     """Read the app ``-A spec`` names; None when its module is not in the project."""
     located = find_app_module(finder, spec)
     if located is None:
@@ -608,6 +608,15 @@ def read_app(finder: ModuleFinder, spec: str, environ: Mapping[str, str],
     chosen = _choose(apps, attribute)
     if chosen is None and attribute is None and finder.is_package(module) and finder.path_of(module + ".celery"):
         return read_app(finder, module + ".celery", environ, config_module_env)
+    if chosen is None and depth < MAX_IMPORT_DEPTH:
+        # `-A pkg.celery_app` where pkg/__init__.py has `from .celery import app as celery_app`.
+        for name in ([attribute] if attribute else ["app", "celery"]):
+            origin = _imported_module(tree, name, module, finder.is_package(module))
+            if origin is None:
+                continue
+            parent, _, imported = origin.rpartition(".")
+            if parent and finder.path_of(parent) and not finder.path_of(origin):
+                return read_app(finder, f"{parent}:{imported}", environ, config_module_env, depth + 1)
     if chosen is None:
         config.mark_incomplete(f"no module-level `Celery(...)` assignment in {source.path}")
         config.files = list(finder.files)
