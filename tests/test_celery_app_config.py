@@ -323,3 +323,29 @@ def test_settings_the_reader_cannot_see_are_not_reported_missing(tmp_path):
     })
     report = run([tmp_path / "docker-compose.yml"], select=["VL304", "VL305", "VL307", "VL308"])
     assert report.findings == []
+
+
+ODD_EXPRESSIONS = [
+    "not f()", "f() or 1", "f() and 1", "1 if f() else 2", "[f()] == [1]", "f() in (1,)", "-f()", "{f(): 1}",
+    "{1: f()}", "bool(f())", "int([f()])", "str([f()])", "os.environ.get(f(), 1)", "timedelta(seconds=f())",
+    "x.y", "lambda: 1", "[i for i in range(3)]", 'f"{x}"', "(y := 3)", "[*a]", "{**a}", "1 < f() < 3", "b'x'",
+    "3j", "...", "os.environ", "int('x')", "10 ** -400", "1 / 0", "2 ** 0.5", "'%s' % 3", "None + 1",
+]
+
+
+@pytest.mark.parametrize("expression", ODD_EXPRESSIONS)
+def test_odd_values_never_crash_a_rule(tmp_path, expression):
+    _write(tmp_path, {
+        "docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker\n"
+                                       "deploy: {resources: {limits: {memory: 1G}}}\n"
+                                       "environment: {CELERY_BROKER_URL: 'redis://redis:6379/0'}\n")
+                              + "  redis:\n    image: redis:7.2\n",
+        "tasks.py": "import os\nfrom datetime import timedelta\nfrom celery import Celery\napp = Celery('t')\n"
+                    + "".join(f"app.conf.{name} = {expression}\n" for name in (
+                        "task_acks_late", "task_reject_on_worker_lost", "task_time_limit", "task_soft_time_limit",
+                        "worker_prefetch_multiplier", "result_expires", "result_backend", "task_queues",
+                        "worker_cancel_long_running_tasks_on_connection_loss", "broker_connection_retry_on_startup"))
+                    + f"app.conf.broker_transport_options = {{'visibility_timeout': {expression}}}\n",
+    })
+    report = run([tmp_path / "docker-compose.yml"], select=["VL3"])
+    assert all(f.code.startswith("VL3") for f in report.findings)
