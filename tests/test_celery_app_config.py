@@ -349,3 +349,25 @@ def test_odd_values_never_crash_a_rule(tmp_path, expression):
     })
     report = run([tmp_path / "docker-compose.yml"], select=["VL3"])
     assert all(f.code.startswith("VL3") for f in report.findings)
+
+
+def test_sarif_points_into_the_python_file(tmp_path, monkeypatch):
+    import io
+    import json
+
+    from vantage_lint.report import ReportOptions, render
+
+    _write(tmp_path, {
+        "docker-compose.yml": _compose("build: .\ncommand: celery -A proj worker\n"
+                                       "deploy: {resources: {limits: {memory: 512M}}}\n"),
+        "proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('p')\n"
+                                                  "app.conf.task_acks_late = True\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    report = run(["docker-compose.yml"], select=["VL328"])
+    out = io.StringIO()
+    render(report, "sarif", out, ReportOptions())
+    result = json.loads(out.getvalue())["runs"][0]["results"][0]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "proj/celery.py"
+    assert (location["region"]["startLine"], location["region"]["startColumn"]) == (3, 27)
