@@ -64,7 +64,8 @@ def celery_app_config_unread(project, ctx: RuleContext) -> Iterator[Finding]:  #
     For each Celery service (worker, beat, Flower) whose `-A/--app` (or `CELERY_APP`) is
     known and whose code the Compose file points at (a `build.context`, or a bind mount of
     the source), looks for the app's module there and reports, once per app: a module that
-    is in none of those folders, a folder outside the project (never read), a Python file
+    is in none of those folders, a folder outside the project (never read), a module that
+    builds its app inside a function (an app factory the linter does not run), a Python file
     that does not parse (at the error's line and column), and a file that is not readable
     text. Services that run a pulled image without source in the project are not reported:
     their code is not there to read.
@@ -109,6 +110,11 @@ def celery_app_config_unread(project, ctx: RuleContext) -> Iterator[Finding]:  #
                               f'service "{service.name}" takes its code from {", ".join(loaded.location.outside)}, '
                               "outside the project folder: the app's configuration is not read"))
         else:
+            if config.app_span is None and not config.problems and config.files:
+                found.append((config.files[-1].line_span(1),
+                              f'{config.files[-1].path} defines no module-level Celery(...) for the app '
+                              f'"{redact(loaded.spec)}" (an app factory, or an app built under a condition): its '
+                              "configuration is not read"))
             for problem in config.problems:
                 if problem.kind == "syntax":
                     found.append((problem.span, f"the Celery app's module {problem.span.path} does not parse "
