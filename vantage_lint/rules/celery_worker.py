@@ -68,8 +68,9 @@ def _cpus(service: Service) -> str:
 def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a Celery worker without `-c/--concurrency`, `--autoscale` or the
-    `CELERY_WORKER_CONCURRENCY` variable (which the `celery` command line reads). A `solo`
-    pool (one task at a time) passes.
+    `CELERY_WORKER_CONCURRENCY` variable (which the `celery` command line reads), nor
+    `worker_concurrency` in the app's configuration (VL327). A `solo` pool (one task at a
+    time) passes.
 
     ## Why it matters
     Celery's default concurrency is the number of CPUs it sees, whatever the pool, and in a
