@@ -371,3 +371,12 @@ def test_sarif_points_into_the_python_file(tmp_path, monkeypatch):
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "proj/celery.py"
     assert (location["region"]["startLine"], location["region"]["startColumn"]) == (3, 27)
+
+
+def test_unrelated_absolute_mounts_are_not_taken_for_the_code(tmp_path):
+    _write(tmp_path, {"docker-compose.yml": _compose(
+        "image: myapp:1\nvolumes: ['/var/run/docker.sock:/var/run/docker.sock', '/etc/localtime:/etc/localtime:ro']\n"
+        "command: celery -A tasks worker\n")})
+    view = _view(tmp_path)
+    assert view.app.location.roots == [] and view.app.location.outside == []
+    assert run([tmp_path / "docker-compose.yml"], select=["VL327"]).findings == []

@@ -85,9 +85,10 @@ def locate(service: Service, workdir: str | None, environ: Mapping[str, str]) ->
         container_paths += [p for p in pythonpath.split(":") if p.startswith("/")]
     seen: set[Path] = set()
 
-    def add(path: Path, how: str) -> None:
+    def add(path: Path, how: str, report_outside: bool = True) -> None:
         if not _inside(path, project_root):
-            location.outside.append(how)
+            if report_outside:
+                location.outside.append(how)
             return
         if path.is_dir() and path.resolve() not in seen:
             seen.add(path.resolve())
@@ -106,7 +107,9 @@ def locate(service: Service, workdir: str | None, environ: Mapping[str, str]) ->
                 matched = True
                 add(host / rest if rest else host, how if not rest else f"{how} ({container})")
         if not matched and not workdir:
-            add(host, how)
+            # Any mounted folder may hold the code; an absolute host path that is not the
+            # working directory (/var/run/docker.sock, /etc/localtime) says nothing about it.
+            add(host, how, report_outside=not Path(mount.source).expanduser().is_absolute())
     context = build_context(service)
     if context is not None:
         add(context[1], f"build context {context[0]}")
