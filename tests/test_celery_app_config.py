@@ -380,3 +380,25 @@ def test_unrelated_absolute_mounts_are_not_taken_for_the_code(tmp_path):
     view = _view(tmp_path)
     assert view.app.location.roots == [] and view.app.location.outside == []
     assert run([tmp_path / "docker-compose.yml"], select=["VL327"]).findings == []
+
+
+def test_app_that_maps_the_environment_reads_celery_variables(tmp_path):
+    _write(tmp_path, {
+        "docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker\n"
+                                       "environment: {CELERY_TASK_TIME_LIMIT: '300', CELERY_TASK_SOFT_TIME_LIMIT: '200'}\n"),
+        "tasks.py": "import os\nfrom celery import Celery\napp = Celery('t')\n"
+                    "app.config_from_object(os.environ, namespace='CELERY')\n",
+    })
+    config = app_config(_view(tmp_path))
+    assert config.maps_environ and config.get("task_time_limit").value == "300"   # strings, as Celery keeps them
+    assert run([tmp_path / "docker-compose.yml"], select=["VL306", "VL305"]).findings == []
+
+
+def test_celery_config_module_variable_from_the_service(tmp_path):
+    _write(tmp_path, {
+        "docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker\n"
+                                       "environment: {CELERY_CONFIG_MODULE: myconfig}\n"),
+        "tasks.py": "from celery import Celery\napp = Celery('t')\n",
+        "myconfig.py": "worker_max_tasks_per_child = 10\n",
+    })
+    assert _view(tmp_path).get("max-tasks-per-child").value == "10"
