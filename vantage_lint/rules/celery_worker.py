@@ -266,10 +266,13 @@ def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Fi
         return
     zero = next((s for s in (view.get("max-tasks-per-child"), view.get("max-memory-per-child")) if s), None)
     detail = f" ({view.show(zero)} means no limit)" if zero is not None else ""
+    config = app_config(view)
+    app_side = (" (nor worker_max_tasks_per_child / worker_max_memory_per_child in the app)"
+                if config is not None and config.app_span is not None else "")
     yield ctx.finding(
         view.span(zero) if zero is not None else view.anchor(),
         f'service "{service.name}" runs `{view.program}` without --max-tasks-per-child or '
-        f"--max-memory-per-child{detail}: its pool processes are never replaced, so leaked memory only grows",
+        f"--max-memory-per-child{app_side}{detail}: its pool processes are never replaced, so leaked memory only grows",
     )
 
 
