@@ -313,6 +313,8 @@ def test_app_time_limit_beats_the_command_line(cli, app_limit, killed, redis_por
     setting = celery_view(project.services["worker"]).get("time-limit")
     assert float(setting.value) == (1.0 if killed else 30.0)
     assert setting.source == ("app" if app_limit else "flag")
+    overridden = [f for f in run([folder], select=["VL333"]).findings if f.code == "VL333"]
+    assert bool(overridden) is (app_limit is not None)     # the flag was ignored whenever the app set one
 
 
 # --- the reader agrees with the configuration Celery really loads ---------------------------------

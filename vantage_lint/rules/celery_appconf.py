@@ -505,3 +505,57 @@ def celery_no_startup_retry_unordered(service: Service, ctx: RuleContext) -> Ite
         f'for "{broker.name}" ({how}) with condition: service_healthy: if the broker is not ready first the worker '
         "exits",
     )
+
+
+# --- VL333 ---------------------------------------------------------------------------------------
+@rule(
+    code="VL333",
+    name="celery-cli-time-limit-overridden",
+    summary="--time-limit/--soft-time-limit on the command line has no effect: the app's task_time_limit/task_soft_time_limit wins.",
+    severity=Severity.WARNING,
+    hint="Set the time limits in one place: drop the flag, or remove task_time_limit/task_soft_time_limit from the app.",
+    roles=("celery-worker",),
+)
+def celery_cli_time_limit_overridden(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports `--time-limit`/`--soft-time-limit` (or `CELERY_WORKER_TIME_LIMIT` /
+    `CELERY_WORKER_SOFT_TIME_LIMIT`) on a worker whose app also sets `task_time_limit` /
+    `task_soft_time_limit` to a different value (read from its code, see VL327).
+
+    ## Why it matters
+    For most options the command line beats the app's configuration, but not for time
+    limits: every task copies `task_time_limit` from the app into its own `time_limit` and the
+    worker passes that to the pool with each task, so the pool's default, which is what
+    `--time-limit` sets, is used only when the app sets none. Checked with a real worker:
+    `--time-limit 1` with `task_time_limit = 30` in the app let a 3 s task finish. The limit
+    the Compose file shows is not the one that applies.
+
+    ## Example
+    ```yaml
+    services:
+      worker:
+        build: .
+        command: celery -A proj worker --time-limit=60
+    ```
+    with `app.conf.task_time_limit = 3600` in `proj/celery.py`.
+
+    ## Fix
+    Keep one of them: `command: celery -A proj worker` with the limit in the app, or drop
+    `task_time_limit` from the app.
+    """
+    view = _worker(service)
+    if view is None:
+        return
+    for option, flag in sorted(view.overridden.items()):
+        if option not in ("time-limit", "soft-time-limit"):
+            continue
+        applied = view.get(option)
+        if applied is None or not known(flag.value) or not known(applied.value):
+            continue
+        if number(flag.value) == number(applied.value):
+            continue
+        yield ctx.finding(
+            view.span(flag),
+            f'service "{service.name}" sets {view.show(flag)} but the app sets {view.show(applied)}: tasks take the '
+            f"app's value, so the command line's {option.replace('-', ' ')} never applies",
+        )

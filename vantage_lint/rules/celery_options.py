@@ -189,6 +189,8 @@ class CeleryView:
     settings: dict[str, Setting] = field(default_factory=dict)
     # The app's own configuration, when its code is in the project (see celery/app_join.py).
     app: LoadedApp | None = None
+    # Command-line settings the app's configuration overrides (time limits), by option.
+    overridden: dict[str, Setting] = field(default_factory=dict)
 
     def get(self, option: str) -> Setting | None:
         return self.settings.get(option)
@@ -288,7 +290,12 @@ def _join_app(view: CeleryView, environ: dict[str, str]) -> None:
     loaded = load_app(view.service, spec.value.strip(), workdir if workdir and known(workdir) else None,
                       environ, config_module if isinstance(config_module, str) else None)
     view.app = loaded
-    view.settings = join(view.subcommand, view.settings, loaded.config)
+    cli = view.settings
+    view.settings = join(view.subcommand, cli, loaded.config)
+    for option, setting in cli.items():
+        joined = view.settings.get(option)
+        if joined is not None and joined.source == "app" and setting.source != "app":
+            view.overridden[option] = setting
 
 
 def app_config(view: CeleryView | None):  # -> AppConfig | None
