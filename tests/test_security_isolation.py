@@ -166,3 +166,65 @@ def test_redis_include_outside_project_is_not_read(tmp_path: Path, how: str) -> 
     assert len(lines) == 1, proc.stdout
     assert f"include '{target}' is outside the project folder; not read" in lines[0]
     assert "redis.conf:1:9" in lines[0]
+
+
+# --- the Celery app's code is read, never imported or run -------------------------------------------
+
+APP_COMPOSE = """\
+services:
+  worker:
+    build: .
+    command: celery -A proj worker --concurrency=2
+    deploy:
+      resources:
+        limits: {memory: 512M}
+"""
+
+# Importing this package (or its settings) would write a marker file, start a process and
+# open a socket; the linter must learn its settings without any of that happening.
+HOSTILE_INIT = """\
+import os, pathlib, socket, subprocess
+pathlib.Path(os.environ.get("MARKER", "/tmp/x")).write_text("imported")
+subprocess.Popen(["touch", os.environ.get("MARKER", "/tmp/x") + ".spawned"])
+socket.create_connection(("127.0.0.1", 9))
+from .celery import app as celery_app
+"""
+HOSTILE_CELERY = """\
+import pathlib
+pathlib.Path(__file__).with_name("IMPORTED-MARKER").write_text("celery.py ran")
+from celery import Celery
+app = Celery("proj")
+app.conf.task_acks_late = True
+exec("app.conf.task_reject_on_worker_lost = True")
+"""
+
+
+def test_app_module_that_runs_code_at_import_is_read_safely(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "proj").mkdir(parents=True)
+    (project / "compose.yaml").write_text(APP_COMPOSE)
+    (project / "proj" / "__init__.py").write_text(HOSTILE_INIT)
+    (project / "proj" / "celery.py").write_text(HOSTILE_CELERY)
+    marker = project / "proj" / "IMPORTED-MARKER"
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "IMPORTED-MARKER", "--color", "never", "--format", "concise",
+         "--select", "VL328,VL327", str(project)],
+        capture_output=True, text=True, cwd=project, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(project), "MARKER": str(marker)},
+    )
+    _head, _, audit = proc.stderr.rpartition("\nAUDIT ")
+    assert json.loads(audit) == []              # no socket connect, no open of the marker
+    assert not marker.exists() and not Path(str(marker) + ".spawned").exists()
+    assert list((project / "proj").iterdir()) and not list((project / "proj").glob("__pycache__"))
+    # The settings were read all the same: task_acks_late is seen; the exec() line makes the
+    # rest unknown, so VL328 stays quiet rather than guess that task_reject_on_worker_lost is off.
+    assert "VL328" not in proc.stdout and "Traceback" not in proc.stderr
+    (project / "proj" / "celery.py").write_text(HOSTILE_CELERY.replace('exec("app.conf.task_reject_on_worker_lost = True")\n', ""))
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, "IMPORTED-MARKER", "--color", "never", "--format", "concise",
+         "--select", "VL328", str(project)],
+        capture_output=True, text=True, cwd=project, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(project), "MARKER": str(marker)},
+    )
+    assert not marker.exists()
+    assert "proj/celery.py:5:" in proc.stdout and "VL328" in proc.stdout, proc.stdout

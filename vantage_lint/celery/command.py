@@ -24,6 +24,7 @@ from vantage_lint.celery.options import (
     suggest_subcommand,
     table,
 )
+from vantage_lint.findings import Span
 from vantage_lint.shell import SHELLS, Word, basename, script_commands, simple_commands, split_words
 
 
@@ -36,6 +37,7 @@ class Setting:
     part: int                   # command part index (flags); -1 for env
     start: int                  # offsets in that part's text; -1 for env (the caller locates env vars)
     end: int
+    span: Span | None = None    # source "app": where the app's configuration sets it (a .py file)
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,8 @@ def celery_beat_schedule_not_persisted(service: Service, ctx: RuleContext) -> It
     directory (`--workdir`, else `working_dir:`), and reports it when no volume or bind mount
     holds that path (a `tmpfs` does not count). A scheduler other than the default
     `PersistentScheduler` (`-S django_celery_beat.schedulers:DatabaseScheduler`,
-    `redbeat.RedBeatScheduler`) passes. A relative path with an unknown working directory is
+    `redbeat.RedBeatScheduler`) passes, given on the command line or as `beat_scheduler` /
+    `beat_schedule_filename` in the app's configuration (VL327). A relative path with an unknown working directory is
     reported only when the service mounts nothing.
 
     ## Why it matters

@@ -17,11 +17,13 @@ from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity, Span
 from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import (
+    visibility_timeout,
     celery_view,
     command_span,
     env_text,
     env_value_span,
     intended_limit,
+    known,
     number,
     seconds,
     text_span,
@@ -101,6 +103,16 @@ def broker_urls(service: Service) -> list[BrokerURL]:
         text = env_text(service, var) if var is not None else None
         if text:
             settings.append(Setting("broker", text, "env", name, -1, -1, -1))
+    if not settings and view is not None:
+        # Only when nothing in the file overrides it: CELERY_BROKER_URL and -b beat the app.
+        from vantage_lint.celery.app_join import app_setting
+        from vantage_lint.rules.celery_options import app_config
+
+        config = app_config(view)
+        found = config.get("broker_url") if config is not None else None
+        app_broker = app_setting("broker", found) if found is not None else None
+        if app_broker is not None and known(app_broker.value):
+            settings.append(app_broker)
     urls: list[BrokerURL] = []
     for setting in settings:
         if isinstance(setting.value, str):
@@ -120,6 +132,8 @@ def host_span(url: BrokerURL) -> Span:
     """The URL's host where it is written (the whole setting when it cannot be traced)."""
     service, setting = url.service, url.setting
     host = url.host or ""
+    if setting.source == "app" and setting.span is not None:
+        return setting.span
     if setting.source == "flag":
         base = command_span(service, setting.part, setting.start, setting.end)
         written = command_written(service)
@@ -440,7 +454,7 @@ def _redis_broker(service: Service) -> str | None:
 @rule(
     code="VL318",
     name="celery-time-limit-vs-visibility-timeout",
-    summary="A hard time limit above one hour with a Redis broker, whose visibility timeout redelivers tasks after one hour.",
+    summary="A hard time limit above the Redis visibility timeout (one hour unless the app raises it), after which tasks are redelivered.",
     severity=Severity.WARNING,
     hint="Raise visibility_timeout in broker_transport_options (and result_backend_transport_options) above the longest task, or keep the hard limit under 3600s.",
     roles=("celery-worker",),
@@ -448,8 +462,12 @@ def _redis_broker(service: Service) -> str | None:
 def celery_time_limit_vs_visibility_timeout(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a worker whose hard time limit (`--time-limit`, `CELERY_WORKER_TIME_LIMIT`, or
-    the intended `CELERY_TASK_TIME_LIMIT`) is above 3600 seconds while its broker is Redis
-    (a `redis://`, `rediss://` or `sentinel://` broker URL, or a Redis broker service).
+    the intended `CELERY_TASK_TIME_LIMIT`, or the app's `task_time_limit`) is above the
+    visibility timeout while its broker is Redis (a `redis://`, `rediss://` or `sentinel://`
+    broker URL, or a Redis broker service). The timeout is the app's
+    `broker_transport_options["visibility_timeout"]` when its code is in the project (VL327),
+    else kombu's default of 3600 s; a timeout the app sets in a way the linter cannot follow
+    silences the rule.
 
     ## Why it matters
     The Redis transport redelivers any message not acknowledged within the visibility
@@ -478,14 +496,16 @@ def celery_time_limit_vs_visibility_timeout(service: Service, ctx: RuleContext) 
         return
     hard = intended_limit(view, soft=False)
     hard_s = number(hard.value) if hard is not None else None
-    if hard is None or hard_s is None or hard_s <= VISIBILITY_TIMEOUT:
+    found = visibility_timeout(view)
+    if hard is None or hard_s is None or found is None or hard_s <= found[0]:
         return
     broker = _redis_broker(service)
     if broker is None:
         return
+    timeout, how, _where = found
     yield ctx.finding(
         view.span(hard),
         f'worker "{service.name}" lets tasks run up to {seconds(hard_s)} ({view.show(hard)}) with a Redis broker '
-        f"({broker}): messages unacknowledged for longer than the visibility timeout ({seconds(VISIBILITY_TIMEOUT)} "
-        "by default) are delivered again, so long acks_late tasks and tasks reserved behind them run twice",
+        f"({broker}): messages unacknowledged for longer than the visibility timeout ({how}) are delivered again, "
+        "so long acks_late tasks and tasks reserved behind them run twice",
     )

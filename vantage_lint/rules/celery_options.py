@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vantage_lint.celery.app_join import LoadedApp, UnknownText, join, load_app
 from vantage_lint.celery.command import (
     CeleryInvocation,
     OptionProblem,
@@ -160,7 +161,10 @@ def env_name_span(service: Service, var: EnvVar) -> Span:
 # --- the view --------------------------------------------------------------------------------
 
 def known(value: object) -> bool:
-    """A value the file tells: not an unresolved or container-side variable."""
+    """A value the file tells: not an unresolved or container-side variable, nor an app
+    setting whose value the app's code does not tell."""
+    if isinstance(value, UnknownText):
+        return False
     return not (isinstance(value, str) and ("$" in value or "`" in value))
 
 
@@ -183,6 +187,10 @@ class CeleryView:
     env: dict[str, Setting]
     unread: list[str]
     settings: dict[str, Setting] = field(default_factory=dict)
+    # The app's own configuration, when its code is in the project (see celery/app_join.py).
+    app: LoadedApp | None = None
+    # Command-line settings the app's configuration overrides (time limits), by option.
+    overridden: dict[str, Setting] = field(default_factory=dict)
 
     def get(self, option: str) -> Setting | None:
         return self.settings.get(option)
@@ -198,7 +206,9 @@ class CeleryView:
 
     def span(self, setting: Setting, *, name: bool = False) -> Span:
         """Where a setting was written: the flag (and its value), or the variable's value
-        (its name with ``name=True``)."""
+        (its name with ``name=True``), or the app setting in its .py file."""
+        if setting.source == "app" and setting.span is not None:
+            return setting.span
         if setting.source == "flag":
             return command_span(self.service, setting.part, setting.start, setting.end)
         var = self.service.environment.get(setting.written)
@@ -210,6 +220,9 @@ class CeleryView:
         """The setting as the user wrote it: ``--time-limit=300`` or ``CELERY_WORKER_TIME_LIMIT=300``."""
         if setting.source == "flag":
             return redact(setting.written)
+        if setting.source == "app" and setting.span is not None:
+            shown = "true" if setting.value is True else "false" if setting.value is False else str(setting.value)
+            return redact(f"{setting.written} = {shown} in {setting.span}")
         value = setting.value
         text = "true" if value is True else "false" if value is False else str(value)
         return redact(f"{setting.written}={text}")
@@ -256,10 +269,40 @@ def celery_view(service: Service) -> CeleryView | None:
                 break
     view = None
     if invocation is not None or subcommand:
-        env, unread = env_settings(subcommand or "worker", _env_values(service))
+        values = _env_values(service)
+        env, unread = env_settings(subcommand or "worker", values)
         view = CeleryView(service, invocation, subcommand, env, unread, effective_settings(invocation, env))
+        _join_app(view, values)
     cache["_celery_view"] = view
     return view
+
+
+def _join_app(view: CeleryView, environ: dict[str, str]) -> None:
+    """Read the app ``-A`` names (when its code is in the project) and let its configuration
+    fill the settings the command line leaves unset, as Celery does."""
+    spec = view.get("app")
+    if spec is None or not isinstance(spec.value, str) or not known(spec.value) or not spec.value.strip():
+        return
+    workdir_setting = view.get("workdir")
+    workdir = str(workdir_setting.value) if workdir_setting is not None else view.service.text("working_dir")
+    config_setting = view.get("config")
+    config_module = config_setting.value if config_setting is not None and known(config_setting.value) else None
+    loaded = load_app(view.service, spec.value.strip(), workdir if workdir and known(workdir) else None,
+                      environ, config_module if isinstance(config_module, str) else None)
+    view.app = loaded
+    cli = view.settings
+    view.settings = join(view.subcommand, cli, loaded.config)
+    for option, setting in cli.items():
+        joined = view.settings.get(option)
+        if joined is not None and joined.source == "app" and setting.source != "app":
+            view.overridden[option] = setting
+
+
+def app_config(view: CeleryView | None):  # -> AppConfig | None
+    """The app's configuration as read, or None when it was not found or not read."""
+    if view is None or view.app is None:
+        return None
+    return view.app.config
 
 
 def intended_limit(view: CeleryView, soft: bool) -> Setting | None:
@@ -379,3 +422,28 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
             else:
                 at = service.value_span("healthcheck", "test")
             yield ctx.finding(at, _problem_message(service, "healthcheck", problem, program))
+
+
+def visibility_timeout(view: CeleryView) -> tuple[float, str, Span | None] | None:
+    """The Redis visibility timeout the worker runs with: ``broker_transport_options`` in the
+    app, else kombu's default (3600 s); None when the app sets it in a way the linter cannot
+    follow. Returns (seconds, how it is known, where it is written)."""
+    from vantage_lint.celery.app_config import UNKNOWN
+
+    config = app_config(view)
+    if config is None:
+        return 3600.0, "3600s, kombu's default", None
+    found = config.get("broker_transport_options")
+    if found is None:
+        if not config.complete:
+            return None
+        return 3600.0, "3600s, kombu's default: the app sets no broker_transport_options", None
+    options = found.value
+    if not isinstance(options, dict):
+        return None
+    value = options.get("visibility_timeout", None if "visibility_timeout" in options else 3600.0)
+    if value is UNKNOWN or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if "visibility_timeout" not in options:
+        return 3600.0, f"3600s, kombu's default: {found.written} at {found.span} has no visibility_timeout", found.span
+    return float(value), f"{value:g}s, from {found.written} at {found.span}", found.span

@@ -50,7 +50,8 @@ def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> 
       the background; a worker followed by other commands never gets it in any shell);
     - its `stop_signal` is not one Celery treats as a warm shutdown (`SIGTERM`, `SIGINT`):
       `SIGQUIT` is a cold shutdown, `SIGHUP` restarts, `SIGKILL` kills;
-    - its `stop_grace_period` (10 s by default) is shorter than its hard time limit.
+    - its `stop_grace_period` (10 s by default) is shorter than its hard time limit (from the
+      command line or the app's `task_time_limit`).
 
     ## Why it matters
     `docker stop` (and every `docker compose up` that recreates the container) sends the
@@ -116,7 +117,10 @@ def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> 
     grace = compose_duration(grace_text) if grace_text else DEFAULT_GRACE
     if grace is None or grace >= hard_s:
         return
-    at = service.value_span("stop_grace_period") if grace_text else view.span(hard)
+    # Where the user must edit: stop_grace_period, or the service when it is unset (the hard
+    # limit may be written in the app's .py file, which is not where the fix goes).
+    at = service.value_span("stop_grace_period") if grace_text else \
+        (view.anchor() if hard.source == "app" else view.span(hard))
     written = f"stop_grace_period {grace_text}" if grace_text else "the default stop_grace_period of 10s"
     yield ctx.finding(
         at,

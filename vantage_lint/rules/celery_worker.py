@@ -13,6 +13,7 @@ from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.celery_options import (
     CELERY_ROLES,
+    app_config,
     CeleryView,
     celery_view,
     env_name_span,
@@ -68,8 +69,9 @@ def _cpus(service: Service) -> str:
 def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a Celery worker without `-c/--concurrency`, `--autoscale` or the
-    `CELERY_WORKER_CONCURRENCY` variable (which the `celery` command line reads). A `solo`
-    pool (one task at a time) passes.
+    `CELERY_WORKER_CONCURRENCY` variable (which the `celery` command line reads), nor
+    `worker_concurrency` in the app's configuration (VL327). A `solo` pool (one task at a
+    time) passes.
 
     ## Why it matters
     Celery's default concurrency is the number of CPUs it sees, whatever the pool, and in a
@@ -239,8 +241,9 @@ def celery_concurrency_vs_limits(service: Service, ctx: RuleContext) -> Iterator
 def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a prefork worker with neither `--max-tasks-per-child` nor `--max-memory-per-child`
-    (nor `CELERY_WORKER_MAX_TASKS_PER_CHILD` / `CELERY_WORKER_MAX_MEMORY_PER_CHILD`). A value
-    of 0 means no limit and counts as unset.
+    (nor `CELERY_WORKER_MAX_TASKS_PER_CHILD` / `CELERY_WORKER_MAX_MEMORY_PER_CHILD`, nor
+    `worker_max_tasks_per_child` / `worker_max_memory_per_child` in the app's configuration
+    when its code is in the project, see VL327). A value of 0 means no limit and counts as unset.
 
     ## Why it matters
     Pool processes live as long as the worker: memory that tasks leak (caches, C
@@ -266,10 +269,13 @@ def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Fi
         return
     zero = next((s for s in (view.get("max-tasks-per-child"), view.get("max-memory-per-child")) if s), None)
     detail = f" ({view.show(zero)} means no limit)" if zero is not None else ""
+    config = app_config(view)
+    app_side = (" (nor worker_max_tasks_per_child / worker_max_memory_per_child in the app)"
+                if config is not None and config.app_span is not None else "")
     yield ctx.finding(
         view.span(zero) if zero is not None else view.anchor(),
         f'service "{service.name}" runs `{view.program}` without --max-tasks-per-child or '
-        f"--max-memory-per-child{detail}: its pool processes are never replaced, so leaked memory only grows",
+        f"--max-memory-per-child{app_side}{detail}: its pool processes are never replaced, so leaked memory only grows",
     )
 
 
@@ -288,7 +294,10 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     Reports a worker without a hard time limit (`--time-limit`, `CELERY_WORKER_TIME_LIMIT`)
     or without a soft one (`--soft-time-limit`, `CELERY_WORKER_SOFT_TIME_LIMIT`).
     `CELERY_TASK_TIME_LIMIT` and `CELERY_TASK_SOFT_TIME_LIMIT` count as set: they say what
-    the user intends, and VL306 says what makes them work. Pools that do not enforce time
+    the user intends, and VL306 says what makes them work. The app's own `task_time_limit` /
+    `task_soft_time_limit` (read from its code, see VL327) count too, and they are what the
+    tasks really get: each task copies them and the pool's default (`--time-limit`) applies
+    only when the app sets none. Pools that do not enforce time
     limits (`solo`, `threads`, `eventlet`) pass; the `gevent` pool enforces only the hard limit
     (it has no soft one), so there only a missing hard limit is reported.
 
@@ -313,10 +322,14 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     if view is None or pool(view) not in _TIME_LIMIT_POOLS:
         return
     missing = []
+    config = app_config(view)
+    read = config is not None and config.app_span is not None
     if not _set(intended_limit(view, soft=False)):
-        missing.append("no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT)")
+        app_side = ", nor task_time_limit in the app" if read else ""
+        missing.append(f"no hard time limit (--time-limit, CELERY_WORKER_TIME_LIMIT{app_side})")
     if not _set(intended_limit(view, soft=True)) and pool(view) != "gevent":
-        missing.append("no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT)")
+        app_side = ", nor task_soft_time_limit in the app" if read else ""
+        missing.append(f"no soft time limit (--soft-time-limit, CELERY_WORKER_SOFT_TIME_LIMIT{app_side})")
     if not missing:
         return
     consequence = ("a stuck task holds its process forever" if len(missing) == 2 or "hard" in missing[0]
@@ -355,7 +368,10 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
     `CELERY_CONFIG_MODULE` ...) nor the `celery` command line (`CELERY_APP`,
     `CELERY_WORKER_<OPTION>`, `CELERY_BEAT_<OPTION>` ...). The message names the variable the
     command line reads for the same thing when there is one (`CELERY_WORKER_TIME_LIMIT` for
-    `CELERY_TASK_TIME_LIMIT`). Set the option `app-maps-env: true` when your app maps them.
+    `CELERY_TASK_TIME_LIMIT`). A variable the app's configuration reads (a settings file
+    with `os.environ.get("CELERY_TASK_TIME_LIMIT")`, or `config_from_object(os.environ,
+    namespace="CELERY")`) is not reported when the app's code is in the project (VL327). Set
+    the option `app-maps-env: true` when your app maps them some other way.
 
     ## Why it matters
     `CELERY_TASK_TIME_LIMIT=300` looks like configuration but Celery ignores it:
@@ -385,10 +401,13 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
         return
     subcommand = view.subcommand or "worker"
     django = "DJANGO_SETTINGS_MODULE" in service.environment
+    config = app_config(view)
+    if config is not None and config.maps_environ:
+        return      # config_from_object(os.environ, namespace=...): the app reads them all
     for name in view.unread:
         var = service.environment.get(name)
-        if var is None:
-            continue
+        if var is None or (config is not None and name in config.env_read):
+            continue    # the app's configuration reads it (e.g. settings.py: os.environ.get(name))
         instead = env_suggestion(name, subcommand)
         if instead:
             tail = f"; `celery {subcommand}` reads {instead} instead"
@@ -398,6 +417,8 @@ def celery_env_not_read(service: Service, ctx: RuleContext) -> Iterator[Finding]
         mapped = (" (this service sets DJANGO_SETTINGS_MODULE: it works if the Celery app loads Django settings "
                   "with namespace='CELERY' and settings.py reads the variable)") if django else \
                  " (it works only if the app maps it into its configuration)"
+        if config is not None and config.complete and config.app_span is not None:
+            mapped = f" and neither does the app's configuration read from {config.app_span.path}"
         yield ctx.finding(
             env_name_span(service, var),
             f'service "{service.name}": Celery does not read {name} itself{mapped}{tail}',
@@ -418,7 +439,8 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
     Compares the worker's soft and hard time limits, wherever each was given: flags
     (`--soft-time-limit`, `--time-limit`), the variables the command line reads
     (`CELERY_WORKER_SOFT_TIME_LIMIT`, `CELERY_WORKER_TIME_LIMIT`), or the
-    `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant. A soft limit above
+    `CELERY_TASK_SOFT_TIME_LIMIT`/`CELERY_TASK_TIME_LIMIT` the user meant, or the app's
+    `task_soft_time_limit`/`task_time_limit` (which beat the flags). A soft limit above
     the hard one is an error; an equal one is a warning. Only the prefork pool (the default)
     has both limits: `solo`, `threads` and `eventlet` enforce none and `gevent` no soft one
     (VL320 reports those), so they pass.
@@ -492,7 +514,8 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
 def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a worker that does not set its prefetch multiplier (`--prefetch-multiplier`,
-    `CELERY_WORKER_PREFETCH_MULTIPLIER`) (info), and one whose multiplier is above 1 (the
+    `CELERY_WORKER_PREFETCH_MULTIPLIER`, the app's `worker_prefetch_multiplier`) (info), and
+    one whose multiplier is above 1 (the
     default is 4) while its hard time limit is at least `long-task-seconds` (default 300),
     which means it runs long tasks (warning). `--disable-prefetch` (Celery 5.6+, Redis) passes.
     `--prefetch-multiplier 0` is ignored by the command line and counts as unset.
@@ -531,7 +554,8 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         written = f"{view.show(setting)}" if setting is not None and not unset else "unset, default 4"
         if setting is not None and value == 0:
             written = f"{view.show(setting)}, which the command line ignores: default 4"
-        at = view.span(setting) if setting is not None else view.span(hard)
+        at = view.span(setting) if setting is not None else \
+            (view.anchor() if hard.source == "app" else view.span(hard))
         message = (f'service "{service.name}" reserves {multiplier} tasks per unit of concurrency ({written}) with a hard '
                    f"time limit of {seconds(hard_s)} ({view.show(hard)}): reserved tasks wait behind long ones "
                    "while other workers idle")
@@ -558,7 +582,9 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 )
 def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`.
+    Reports a worker without `-Q/--queues` or `CELERY_WORKER_QUEUES`. When the app's code
+    is in the project and declares `task_queues`, the worker consumes those by design and
+    passes; when the app declares none the message names the default queue it will consume.
 
     ## Why it matters
     Without `-Q` a worker consumes every queue the app declares in `task_queues`, and only
@@ -581,6 +607,19 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
     """
     view = _worker(service)
     if view is None or view.get("queues") is not None:
+        return
+    config = app_config(view)
+    if config is not None and config.get("task_queues") is not None:
+        return      # the app declares its queues: the worker consumes those, by design
+    if config is not None and config.complete and config.app_span is not None:
+        default_queue = config.value("task_default_queue")
+        shown = default_queue if isinstance(default_queue, str) else "celery"
+        yield ctx.finding(
+            view.anchor(),
+            f'service "{service.name}" runs `{view.program}` without -Q/--queues and the app '
+            f'({config.app_span.path}) declares no task_queues: it consumes only the default queue "{shown}", '
+            "so a task routed to another queue waits there for a worker that does not exist",
+        )
         return
     yield ctx.finding(
         view.anchor(),

@@ -1,0 +1,1 @@
+worker_max_tasks_per_child = 200

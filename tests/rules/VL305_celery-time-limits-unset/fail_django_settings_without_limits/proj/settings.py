@@ -1,0 +1,2 @@
+DEBUG = False
+CELERY_TASK_ACKS_LATE = True

@@ -1,0 +1,1 @@
+task_soft_time_limit = 120

@@ -1,0 +1,2 @@
+task_time_limit = 300
+task_soft_time_limit = 240

@@ -1,0 +1,1 @@
+task_time_limit = 1800

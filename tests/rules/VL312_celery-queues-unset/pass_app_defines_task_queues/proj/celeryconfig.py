@@ -1,0 +1,2 @@
+from kombu import Queue
+task_queues = (Queue("default"), Queue("reports"))

@@ -1,0 +1,5 @@
+import os
+from celery import Celery
+
+app = Celery("proj")
+app.config_from_object("proj.celeryconfig")

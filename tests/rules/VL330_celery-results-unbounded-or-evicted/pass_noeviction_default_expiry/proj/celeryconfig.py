@@ -1,0 +1,1 @@
+result_backend = "redis://redis:6379/1"

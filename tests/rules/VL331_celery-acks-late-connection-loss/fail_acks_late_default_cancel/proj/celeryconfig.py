@@ -1,0 +1,1 @@
+CELERY_ACKS_LATE = True

@@ -1,0 +1,2 @@
+task_acks_late = True
+worker_cancel_long_running_tasks_on_connection_loss = True

@@ -1,0 +1,1 @@
+broker_connection_retry_on_startup = False

@@ -1,0 +1,3 @@
+from celery import Celery
+app = Celery('proj')
+app.conf.task_time_limit = 3600
