@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vantage_lint.compose.nodes import ScalarNode, SeqNode
+from vantage_lint.findings import Span
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
@@ -57,6 +58,7 @@ class Kind:
     kind: str          # JOB or SERVICE
     evidence: str      # what decided it, for messages ("" for an undeclared long-running service)
     declared: bool = False
+    at: Span | None = None   # where the evidence is written
 
     @property
     def job(self) -> bool:
@@ -92,24 +94,26 @@ def restarts_after_success(service: Service) -> bool:
 def _decide(service: Service) -> Kind:
     declared = declared_kind(service)
     if declared is not None:
-        return Kind(declared, f"x-vantage kind: {declared}", declared=True)
+        return Kind(declared, f"x-vantage kind: {declared}", declared=True, at=service.value_span("x-vantage", "kind"))
     if restarts_after_success(service):
         return Kind(SERVICE, "")
     waiter = _waited_to_complete_by(service)
     if waiter is not None:
-        return Kind(JOB, f'"{waiter}" waits for it with condition: service_completed_successfully')
+        return Kind(JOB, f'"{waiter}" waits for it with condition: service_completed_successfully',
+                    at=service.key_span)
     replicas = service.replicas
     if replicas == 0:
         key = "deploy.replicas" if service.get("deploy", "replicas") is not None else "scale"
-        return Kind(JOB, f"{key}: 0")
+        return Kind(JOB, f"{key}: 0", at=service.value_span(*key.split(".")))
     profile = _tool_profile(service)
     if profile is not None:
-        return Kind(JOB, f'it runs only under the profile "{profile}"')
+        return Kind(JOB, f'it runs only under the profile "{profile}"', at=service.value_span("profiles"))
     ends = _ending_command(service)
     if ends is not None:
         restart = (service.restart or "").strip()
         how = f'restart: "{restart}"' if restart else "no restart policy"
-        return Kind(JOB, f'its command runs {ends} and exits ({how})')
+        key = "command" if service.get("command") is not None else "entrypoint"
+        return Kind(JOB, f"its {key} runs {ends} and exits ({how})", at=service.value_span(key))
     return Kind(SERVICE, "")
 
 
