@@ -36,6 +36,8 @@ class Build:
     target: str | None = None
     unreadable: str | None = None    # why the Dockerfile could not be read
     source_path: str | None = None   # display path of the file read (None: inline)
+    path: Path | None = None         # the Dockerfile Compose builds with (None: inline or remote)
+    args: dict[str, str | None] | None = None
 
     def where(self, line: int | None) -> str:
         return f"{self.shown}:{line}" if line else self.shown
@@ -76,7 +78,10 @@ def _build_args(service: Service, node: Node | None) -> dict[str, str | None]:
         for item in node.items:
             if isinstance(item, ScalarNode) and item.text:
                 name, eq, value = item.text.partition("=")
-                args[name] = value if eq else env.get(name)
+                if "$" in item.raw and interpolate(item.raw, env)[1]:
+                    args[name] = None  # a variable with no value here
+                else:
+                    args[name] = value if eq else env.get(name)
     return args
 
 
@@ -102,7 +107,7 @@ def _read_build(service: Service, node: Node) -> Build:
         return Build(node, None, "the build", unreadable="build: is neither a path nor a mapping")
     args = _build_args(service, args_node)
     if inline is not None:
-        build = Build(node, None, "dockerfile_inline", target=target)
+        build = Build(node, None, "dockerfile_inline", target=target, args=args)
         return _parsed(build, inline, args)
     if "$" in context_text or any(context_text.startswith(p) for p in _REMOTE):
         return Build(node, None, f"the build context {context_text}", target=target,
@@ -114,7 +119,7 @@ def _read_build(service: Service, node: Node) -> Build:
     path = Path(name) if Path(name).is_absolute() else context / name
     # As written (context, then the Dockerfile in it) until the file is read.
     shown = posixpath.normpath(posixpath.join(context_text, name)) if not Path(name).is_absolute() else name
-    build = Build(node, context, shown, target=target)
+    build = Build(node, context, shown, target=target, path=path, args=args)
     root = project.directory
     if not _inside(path, root):
         build.unreadable = f"its Dockerfile {shown} is outside the project folder and is not read"
