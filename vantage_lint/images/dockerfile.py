@@ -500,6 +500,9 @@ def _apply(ins: Instruction, stage: Stage, given: Mapping[str, str | None],
         stage.cmd = _command(ins)
         stage.cmd_reset = False
     elif keyword in ("copy", "add"):
+        flags = [w for w in _split_words(ins.args, escape) if w.startswith("--")]
+        if any(f.startswith("--from") for f in flags) or ins.heredocs:
+            return  # from another stage or image, or inline content: not a file of the context
         words = [w for w in _split_words(ins.args, escape) if not w.startswith("--")]
         values = Instruction(keyword, " ".join(words), ins.line, ins.start, ins.end).json_args()
         if values is not None:

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from vantage_lint.compose.model import parse_image
 from vantage_lint.images.build import Build, service_build
-from vantage_lint.images.dockerfile import Command
-from vantage_lint.images.known import KnownImage, lookup
+from vantage_lint.images.dockerfile import Command, Stage
+from vantage_lint.images.known import KnownImage, known_images, lookup
+from vantage_lint.images.scripts import entrypoint_script
 from vantage_lint.shell import SHELLS, basename, split_words
 
 if TYPE_CHECKING:
@@ -70,11 +71,26 @@ def _may_switch_user(program: str | None) -> bool:
     if program is None:
         return False
     name = basename(program)
-    return name not in _INTERPRETERS and name not in SHELLS and not name.startswith("python")
+    servers = {n for entry in known_images() for n in entry.when}
+    return name not in _INTERPRETERS and name not in SHELLS and name not in servers and not name.startswith("python")
+
+
+def _script_fact(service: Service, build: Build | None, chain: list[Stage], program: str, started: str) -> Fact:
+    """The user after an entrypoint script that the linter may find in the build context.
+    ``started``: the clause saying the process starts as root."""
+    verdict = entrypoint_script(service, build, chain, program) if build is not None and chain else None
+    if verdict is None:
+        return Fact(UNKNOWN, f"{started}, but its entrypoint {program} may switch user")
+    if verdict.switches is None:
+        return Fact(UNKNOWN, f"{started}, and its entrypoint {program} hands over to other scripts ({verdict.where})")
+    if verdict.switches:
+        return Fact(NON_ROOT, f"its entrypoint {program} switches user with {verdict.word} ({verdict.where})")
+    return Fact(ROOT, f"{started}, and its entrypoint {program} ({verdict.where}) does not switch user")
 
 
 def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entrypoint: Command | None,
-                dockerfile_cmd: Command | None, via: str) -> Fact:
+                dockerfile_cmd: Command | None, via: str, build: Build | None = None,
+                chain: list[Stage] | None = None) -> Fact:
     """The user of a process started from the known image ``entry`` (``via``: how the service
     gets to it, e.g. "the image postgres:16" or "base image postgres:16 of api/Dockerfile")."""
     if entry.user_kind == "user":
@@ -83,17 +99,22 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
     if entry.user_kind == "root":
         program = entry_first if entry_written else _first_word(dockerfile_entrypoint)
         if _may_switch_user(program):
-            return Fact(UNKNOWN, f"{via} runs as root, but its entrypoint {program} may switch user")
-        return Fact(ROOT, f"{via} sets no USER ({entry.source})")
+            assert program is not None
+            return _script_fact(service, build, chain or [], program, f"{via} sets no USER ({entry.repo})")
+        return Fact(ROOT, f"{via} sets no USER ({entry.repo})")
     # "drops": the image's own entrypoint decides, unless something replaced it.
-    if entry_written:
-        return Fact(ROOT, f"its entrypoint: replaces the entrypoint of {via}, which would switch to "
-                          f"{entry.user_to}")
+    if entry_written and basename(entry_first or "") != "docker-entrypoint.sh":
+        replaced = f"its entrypoint: replaces the entrypoint of {via}, which would switch to {entry.user_to}"
+        if _may_switch_user(entry_first):
+            assert entry_first is not None
+            return _script_fact(service, build, chain or [], entry_first, replaced)
+        return Fact(ROOT, replaced)
     if dockerfile_entrypoint is not None:
         program = _first_word(dockerfile_entrypoint)
         if _may_switch_user(program):
-            return Fact(UNKNOWN, f"its Dockerfile's ENTRYPOINT {program} replaces the entrypoint of {via} "
-                                 "and may or may not switch user")
+            assert program is not None
+            return _script_fact(service, build, chain or [], program,
+                                f"its Dockerfile's ENTRYPOINT replaces the entrypoint of {via}")
         return Fact(ROOT, f"its Dockerfile's ENTRYPOINT replaces the entrypoint of {via}, which would switch "
                           f"to {entry.user_to}")
     written, first = _compose_first(service, "command")
@@ -102,7 +123,7 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
         written = True
     if not written or entry.drops_for(first):
         how = "" if not written else f" because the command starts with {first}"
-        return Fact(NON_ROOT, f"the entrypoint of {via} switches to {entry.user_to}{how} ({entry.source})",
+        return Fact(NON_ROOT, f"the entrypoint of {via} switches to {entry.user_to}{how} ({entry.repo})",
                     by_entrypoint=True)
     return Fact(ROOT, f'the entrypoint of {via} switches to {entry.user_to} only when the command starts with '
                       f'{entry.trigger}, and this command starts with "{first}"')
@@ -150,7 +171,8 @@ def _build_user(service: Service, build: Build) -> Fact:
             program = _first_word(entrypoint) if service.get("entrypoint") is None else \
                 _compose_first(service, "entrypoint")[1]
             if _may_switch_user(program):
-                return Fact(UNKNOWN, f"{where} sets USER {stage.user}, but its entrypoint {program} may switch user")
+                assert program is not None
+                return _script_fact(service, build, chain, program, f"{where} sets USER {stage.user}")
             return Fact(ROOT, f"{where} sets USER {stage.user}")
         return Fact(NON_ROOT, f"{where} sets USER {stage.user}")
     base = chain[-1].base
@@ -162,7 +184,7 @@ def _build_user(service: Service, build: Build) -> Fact:
     if entry is None:
         return Fact(UNKNOWN, f"{build.shown} sets no USER and builds on {base}, which is not in its table of "
                              "known images")
-    return _known_user(entry, base, service, entrypoint, cmd, f"base image {base} of {build.shown}")
+    return _known_user(entry, base, service, entrypoint, cmd, f"base image {base} of {build.shown}", build, chain)
 
 
 def image_healthcheck(service: Service) -> Fact:
@@ -195,7 +217,7 @@ def _image_healthcheck(service: Service) -> Fact:
             return Fact(UNKNOWN, f"{build.shown} declares no HEALTHCHECK and builds on {base}, which is not in "
                                  "its table of known images")
         if entry.healthcheck:
-            return Fact(DECLARED, f"its base image {base} declares a HEALTHCHECK ({entry.source})")
+            return Fact(DECLARED, f"its base image {base} declares a HEALTHCHECK ({entry.repo})")
         return Fact(NONE, f"neither {build.shown} nor its base image {base} declares a HEALTHCHECK")
     image = service.image
     if image is None:
@@ -204,5 +226,5 @@ def _image_healthcheck(service: Service) -> Fact:
     if entry is None:
         return Fact(UNKNOWN, f"image {image.raw} is not in its table of known images")
     if entry.healthcheck:
-        return Fact(DECLARED, f"image {image.raw} declares a HEALTHCHECK ({entry.source})")
+        return Fact(DECLARED, f"image {image.raw} declares a HEALTHCHECK ({entry.repo})")
     return Fact(NONE, f"image {image.raw} declares no HEALTHCHECK")

@@ -25,6 +25,7 @@ class KnownImage:
     prepend_conf: bool              # ... or that ends in ".conf"
     healthcheck: bool
     source: str                     # "repo@commit: file, file"
+    repo: str                       # where it was read, for messages: "docker-library/redis"
 
     def drops_for(self, first: str | None) -> bool:
         """Whether the entrypoint drops root when the command's first argument is ``first``
@@ -58,6 +59,7 @@ def known_images() -> tuple[KnownImage, ...]:
             prepend_conf=bool(user.get("prepend-conf", False)),
             healthcheck=bool(entry["healthcheck"]),
             source=f"{source['repo']}@{source['commit'][:12]}: {', '.join(source['files'])}",
+            repo=source["repo"],
         ))
     return tuple(entries)
 
