@@ -17,7 +17,7 @@ from vantage_lint.compose.kind import service_kind
 from vantage_lint.compose.roles import celery_invocation, command_written, declared_roles
 from vantage_lint.findings import Span
 from vantage_lint.images.build import service_build
-from vantage_lint.shell import basename
+from vantage_lint.shell import SHELLS, basename
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
@@ -38,13 +38,25 @@ def _mentions_celery(text: str) -> bool:
     return "celery" in text.lower()
 
 
-def _project_uses_celery(service: Service) -> bool:
+def _same_code(service: Service, other: Service) -> bool:
+    """Both run the same image, or build the same context."""
+    if service.image is not None and other.image is not None and service.image.raw == other.image.raw:
+        return True
+    mine, theirs = service_build(service), service_build(other)
+    return mine is not None and theirs is not None and mine.context is not None and mine.context == theirs.context
+
+
+def _runs_the_celery_app(service: Service) -> str | None:
+    """Evidence that a service named worker/beat runs the project's Celery app (a name alone
+    also fits a CI runner's or another queue's worker)."""
+    for name in service.environment:
+        if name.startswith("CELERY") or name.endswith("BROKER_URL"):
+            return f"it sets {name}"
     for other in service.project.services.values():
-        if other.has_role("celery-worker", "celery-beat", "flower"):
-            return True
-        if any(name.startswith("CELERY") for name in other.environment):
-            return True
-    return False
+        if other is not service and _same_code(service, other) and (
+                other.has_role("celery-worker", "celery-beat") or "celery" in other.name.lower()):
+            return f'it runs the same code as the Celery service "{other.name}"'
+    return None
 
 
 def _celery_evidence(service: Service, dockerfile_start: str | None) -> str | None:
@@ -60,8 +72,8 @@ def _celery_evidence(service: Service, dockerfile_start: str | None) -> str | No
         return "its command mentions celery"
     if dockerfile_start is not None and _mentions_celery(dockerfile_start):
         return "its Dockerfile starts celery"
-    if tokens & _CELERY_NAMES and _project_uses_celery(service):
-        return f'its name "{service.name}" says worker/beat in a project that uses Celery'
+    if tokens & _CELERY_NAMES and _runs_the_celery_app(service):
+        return f'its name "{service.name}" says {"/".join(sorted(tokens & _CELERY_NAMES))} and {_runs_the_celery_app(service)}'
     return None
 
 
@@ -103,8 +115,12 @@ def _program(service: Service) -> str | None:
         if command:
             texts = [w.text for w in command]
             name = basename(texts[0])
+            if name in SHELLS and len(texts) > 1 and not texts[1].startswith("-"):
+                return texts[1]  # `bash ./start-worker.sh`: the script
             if name.startswith("python") and len(texts) > 1:
                 return " ".join(texts[:3] if texts[1] == "-m" else texts[:2])
+            if "/" not in texts[0] and len(texts) > 1 and not texts[1].startswith("-"):
+                return f'"{texts[0]} {texts[1]}"'  # a launcher and its subcommand: "start worker"
             return texts[0]
     return None
 
@@ -128,6 +144,8 @@ def _unread_start(service: Service) -> UnreadStart | None:
     if evidence is None:
         return None
     program = _program(service)
+    if program is not None and basename(program.strip('"').split(" ", 1)[0]) == "celery":
+        return None  # a celery command not read as Celery's (Airflow's `celery worker` subcommand)
     if program is not None:
         key = "command" if service.get("command") is not None else "entrypoint"
         return UnreadStart(program, evidence, service.value_span(key))
@@ -137,5 +155,6 @@ def _unread_start(service: Service) -> UnreadStart | None:
         return UnreadStart("the command of its Dockerfile, which could not be read", evidence,
                            service.value_span("build"))
     image = service.image
-    shown = f"the default command of image {image.raw}" if image is not None else "the image's default command"
-    return UnreadStart(shown, evidence, service.value_span("image"))
+    if image is None:
+        return None  # a fragment completed by another -f file: its start is written there
+    return UnreadStart(f"the default command of image {image.raw}", evidence, service.value_span("image"))

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
 
 ROOT, NON_ROOT, UNKNOWN = "root", "non-root", "unknown"
+# Neither image nor build: a fragment completed by another -f file; nothing to judge or to say.
+ABSENT = "absent"
 DECLARED, NONE = "declared", "none"
 
 # Programs that start the next program as another user: an entrypoint script that runs one of
@@ -33,7 +35,7 @@ _INTERPRETERS = frozenset({"python", "python3", "node", "java", "ruby", "perl", 
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    state: str        # ROOT / NON_ROOT / UNKNOWN, or DECLARED / NONE / UNKNOWN
+    state: str        # ROOT / NON_ROOT / UNKNOWN, or DECLARED / NONE / UNKNOWN; or ABSENT
     reason: str       # the evidence, as a clause: "api/Dockerfile:12 sets USER app"
     # NON_ROOT because the entrypoint drops root when it starts as uid 0: still true when
     # Compose sets user: root (the entrypoint checks `id -u`, not how uid 0 was chosen).
@@ -144,7 +146,7 @@ def _image_user(service: Service) -> Fact:
         return _build_user(service, build)
     image = service.image
     if image is None:
-        return Fact(UNKNOWN, "it names no image")
+        return Fact(ABSENT, "it names no image")
     entry = lookup(image)
     if entry is None:
         return Fact(UNKNOWN, f"image {image.raw} is not in its table of known images")
@@ -221,7 +223,7 @@ def _image_healthcheck(service: Service) -> Fact:
         return Fact(NONE, f"neither {build.shown} nor its base image {base} declares a HEALTHCHECK")
     image = service.image
     if image is None:
-        return Fact(UNKNOWN, "it names no image")
+        return Fact(ABSENT, "it names no image")
     entry = lookup(image)
     if entry is None:
         return Fact(UNKNOWN, f"image {image.raw} is not in its table of known images")

@@ -31,8 +31,10 @@ def celery_options_unread(service: Service, ctx: RuleContext) -> Iterator[Findin
     image's default command. A service is taken for Celery when its name contains `celery`,
     when its command or its Dockerfile's start command mentions celery, when
     `x-vantage: {role: celery-worker}` (or `celery-beat`) declares it, or when its name says
-    `worker`, `beat` or `scheduler` in a project that uses Celery (another Celery service or a
-    `CELERY_*` variable). One-shot jobs are not reported.
+    `worker`, `beat` or `scheduler` and it sets a `CELERY_*` or `*BROKER_URL` variable or runs
+    the same image or build as a Celery service (a name alone also fits a CI runner's worker).
+    One-shot jobs, fragments without an image and Airflow's `celery worker` subcommand are
+    not reported.
 
     ## Why it matters
     The VL3xx worker checks (concurrency, time limits, prefetch, child recycling, shutdown)
@@ -59,7 +61,12 @@ def celery_options_unread(service: Service, ctx: RuleContext) -> Iterator[Findin
         return
     declared = declared_roles(service) or frozenset()
     tokens = set(re.findall(r"[a-z0-9]+", service.name.lower()))
-    what = "beat" if "celery-beat" in declared or tokens & {"beat", "celerybeat", "scheduler"} else "worker"
+    if "flower" in tokens or any("flower" in t for t in tokens):
+        what = "Flower"
+    elif "celery-beat" in declared or any("beat" in t for t in tokens) or "scheduler" in tokens:
+        what = "beat"
+    else:
+        what = "worker"
     yield ctx.finding(
         start.at,
         f'service "{service.name}": {what} options could not be read: started through {start.how} '
