@@ -42,6 +42,8 @@ def test_heredoc_bodies_are_not_instructions():
     assert instructions[1].heredocs == ("  useradd app\nUSER app",)
     assert instructions[2].heredocs == ("USER nobody",)
     assert not problems
+    herestring = tokenize('FROM x\nRUN cat <<< "x"\nUSER app\nRUN echo "1<<2"\nUSER b\n')[0]
+    assert [i.keyword for i in herestring] == ["from", "run", "user", "run", "user"]
     _, _, problems = tokenize("FROM x\nRUN <<EOT\necho\n")
     assert problems == [(2, "heredoc <<EOT is never closed")]
 
@@ -102,7 +104,8 @@ def test_healthcheck_none_and_cmd():
 
 
 @pytest.mark.parametrize("text", ["", "\x00\x01", "USER root\n", "FROM\n", "FROM x AS\nUSER ${\n",
-                                  "FROM x\nRUN \\", "FROM ${A:-${B:-c}}\n" * 3, "#\n" * 50])
+                                  "FROM x\nRUN \\", "FROM ${A:-${B:-c}}\n" * 3, "#\n" * 50,
+                                  "FROM x\nUSER " + "${A:-" * 5000 + "}" * 5000 + "\n"])
 def test_odd_dockerfiles_never_raise(text):
     parse_dockerfile(text)
 

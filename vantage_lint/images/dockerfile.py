@@ -30,7 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _DIRECTIVE = re.compile(r"#\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(.*?)\s*$")
-_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z0-9_.\-]+)\2")
+# A heredoc starts a word (after an optional fd number): `<<EOF`, `<<-"EOF"`, `3<<EOF`; not `<<<`.
+_HEREDOC = re.compile(r"(?:^|\s)\d*<<(?!<)(-?)\s*(['\"]?)([A-Za-z0-9_.\-]+)\2")
 HEREDOC_INSTRUCTIONS = frozenset({"run", "copy", "add"})
 EXEC_FORM_INSTRUCTIONS = frozenset({"cmd", "entrypoint", "run", "shell"})
 
@@ -233,11 +234,14 @@ def expand(word: str, env: Mapping[str, str | None], escape: str = "\\") -> str 
 
 
 class _Expander:
+    MAX_DEPTH = 32   # nested ${A:-${B:-...}}: a hostile file must not exhaust the stack
+
     def __init__(self, text: str, env: Mapping[str, str | None], escape: str):
         self.text = text
         self.env = env
         self.escape = escape
         self.i = 0
+        self.depth = 0
 
     def run(self, stop: str = "") -> str:
         out: list[str] = []
@@ -306,7 +310,11 @@ class _Expander:
             if not op:
                 raise _Unknown  # ${V#x}, ${V%x}, ${V/a/b}...: not read here
             self.i += len(op)
+            self.depth += 1
+            if self.depth > self.MAX_DEPTH:
+                raise _Unknown
             word = self.run(stop="}")
+            self.depth -= 1
             self.i += 1  # the }
             known = name in self.env
             value = self.env.get(name)

@@ -10,6 +10,7 @@ The Compose ``user:`` key is the rules' business; this module answers for the im
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from vantage_lint.compose.model import parse_image
@@ -73,8 +74,13 @@ def _may_switch_user(program: str | None) -> bool:
     if program is None:
         return False
     name = basename(program)
-    servers = {n for entry in known_images() for n in entry.when}
-    return name not in _INTERPRETERS and name not in SHELLS and name not in servers and not name.startswith("python")
+    return name not in _INTERPRETERS and name not in SHELLS and name not in _servers() and not name.startswith("python")
+
+
+@lru_cache(maxsize=1)
+def _servers() -> frozenset[str]:
+    """The server programs of the known images (``redis-server``, ``postgres``...)."""
+    return frozenset(n for entry in known_images() for n in entry.when)
 
 
 def _script_fact(service: Service, build: Build | None, chain: list[Stage], program: str, started: str) -> Fact:

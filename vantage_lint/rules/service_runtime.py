@@ -160,9 +160,12 @@ def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a service with no `restart:` (or `restart: "no"`) and no
-    `deploy.restart_policy` (or one with `condition: none`). Services that run once (restart
-    `"no"` or `on-failure`, and waited on by another service with `condition:
-    service_completed_successfully`) are exempt: restarting them would rerun a migration.
+    `deploy.restart_policy` (or one with `condition: none`). One-shot jobs are exempt:
+    restarting them would rerun a migration. A service is a job when `x-vantage: {kind: job}`
+    says so, when another service waits for it with `condition:
+    service_completed_successfully`, with `deploy.replicas: 0`, under tool profiles only, or
+    when its command runs once and exits (`manage.py migrate`, `createdb`, ...); VL119 names
+    the evidence.
 
     ## Why it matters
     `"no"` is Compose's default: when the process crashes, runs out of memory or the Docker
