@@ -17,7 +17,7 @@ from vantage_lint.compose.model import parse_image
 from vantage_lint.images.build import Build, service_build
 from vantage_lint.images.dockerfile import Command, Stage
 from vantage_lint.images.known import KnownImage, known_images, lookup
-from vantage_lint.images.scripts import entrypoint_script
+from vantage_lint.images.scripts import SWITCHERS, entrypoint_script
 from vantage_lint.shell import SHELLS, basename, split_words
 
 if TYPE_CHECKING:
@@ -62,10 +62,40 @@ def _compose_first(service: Service, key: str) -> tuple[bool, str | None]:
         return False, None
     if not parts:
         return True, None
-    if as_string:
-        words = split_words(parts[0])
-        return True, words[0].text if words else None
-    return True, parts[0]
+    texts = [w.text for w in split_words(parts[0])] if as_string else parts
+    if not texts:
+        return True, None
+    # `sh /redis-conf.sh`: the script is what runs; `sh -c "..."` stays the shell.
+    if key == "entrypoint" and basename(texts[0]) in SHELLS and len(texts) > 1 and not texts[1].startswith("-"):
+        return True, texts[1]
+    return True, texts[0]
+
+
+def _written_words(service: Service) -> list[str]:
+    """Every word of ``entrypoint`` and ``command``, with the script of a ``sh -c`` split too."""
+    words: list[str] = []
+    for key in ("entrypoint", "command"):
+        parts, _nodes, as_string = service.argv_parts(key)
+        texts = [w.text for w in split_words(parts[0])] if as_string and parts else list(parts)
+        for text in texts:
+            words.append(text)
+            if any(c.isspace() for c in text):
+                words.extend(w.text for w in split_words(text))
+    return words
+
+
+def _switched_by_command(service: Service, fact: Fact) -> Fact:
+    """A root verdict revised by what the Compose command itself runs: ``gosu app ...`` drops
+    root; a hand-over to the image's ``docker-entrypoint.sh`` may."""
+    if fact.state != ROOT:
+        return fact
+    names = [basename(w) for w in _written_words(service)]
+    for name in names:
+        if name in SWITCHERS:
+            return Fact(NON_ROOT, f"its command switches user with {name}")
+    if "docker-entrypoint.sh" in names:
+        return Fact(UNKNOWN, "its command hands over to the image's docker-entrypoint.sh, which may switch user")
+    return fact
 
 
 def _may_switch_user(program: str | None) -> bool:
@@ -86,11 +116,11 @@ def _servers() -> frozenset[str]:
 def _script_fact(service: Service, build: Build | None, chain: list[Stage], program: str, started: str) -> Fact:
     """The user after an entrypoint script that the linter may find in the build context.
     ``started``: the clause saying the process starts as root."""
-    verdict = entrypoint_script(service, build, chain, program) if build is not None and chain else None
+    verdict = entrypoint_script(service, build, chain, program)
     if verdict is None:
         return Fact(UNKNOWN, f"{started}, but its entrypoint {program} may switch user")
     if verdict.switches is None:
-        return Fact(UNKNOWN, f"{started}, and its entrypoint {program} hands over to other scripts ({verdict.where})")
+        return Fact(UNKNOWN, f"{started}, and its entrypoint {program} hands over to the image's docker-entrypoint.sh ({verdict.where}), which may switch user")
     if verdict.switches:
         return Fact(NON_ROOT, f"its entrypoint {program} switches user with {verdict.word} ({verdict.where})")
     return Fact(ROOT, f"{started}, and its entrypoint {program} ({verdict.where}) does not switch user")
@@ -141,7 +171,7 @@ def image_user(service: Service) -> Fact:
     """Who the service's process runs as when Compose sets no ``user:`` (cached)."""
     cached = service.__dict__.get("_image_user")
     if cached is None:
-        cached = _image_user(service)
+        cached = _switched_by_command(service, _image_user(service))
         service.__dict__["_image_user"] = cached
     return cached
 

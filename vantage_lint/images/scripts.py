@@ -61,9 +61,35 @@ def _host_file(build: Build, chain: list[Stage], program: str) -> Path | None:
     return None
 
 
-def entrypoint_script(service: Service, build: Build, chain: list[Stage], program: str) -> ScriptVerdict | None:
-    """What the entrypoint script ``program`` does about the user, or None when it is not found."""
-    path = _host_file(build, chain, program)
+def _mounted_file(service: Service, program: str) -> Path | None:
+    """The host file a bind mount puts at ``program`` (an absolute container path)."""
+    if not program.startswith("/"):
+        return None
+    best: tuple[int, Path] | None = None
+    for mount in service.mounts:
+        if mount.type != "bind" or not mount.source or not mount.target.startswith("/"):
+            continue
+        target = posixpath.normpath(mount.target)
+        if program == target:
+            rest = ""
+        elif program.startswith(target.rstrip("/") + "/"):
+            rest = program[len(target.rstrip("/")) + 1:]
+        else:
+            continue
+        source = Path(mount.source).expanduser()
+        host = source if source.is_absolute() else service.base_dir(mount.node) / source
+        host = host / rest if rest else host
+        if best is None or len(target) > best[0]:
+            best = (len(target), host)
+    return best[1] if best else None
+
+
+def entrypoint_script(service: Service, build: Build | None, chain: list[Stage], program: str) -> ScriptVerdict | None:
+    """What the entrypoint script ``program`` does about the user, or None when it is not found
+    (copied by the Dockerfile from the build context, or bind-mounted from the project)."""
+    path = _host_file(build, chain, program) if build is not None else None
+    if path is None:
+        path = _mounted_file(service, program)
     project = service.project
     if path is None or project.reader is None or not _inside(path, project.directory):
         return None
