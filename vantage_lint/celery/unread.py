@@ -72,8 +72,9 @@ def _celery_evidence(service: Service, dockerfile_start: str | None) -> str | No
         return "its command mentions celery"
     if dockerfile_start is not None and _mentions_celery(dockerfile_start):
         return "its Dockerfile starts celery"
-    if tokens & _CELERY_NAMES and _runs_the_celery_app(service):
-        return f'its name "{service.name}" says {"/".join(sorted(tokens & _CELERY_NAMES))} and {_runs_the_celery_app(service)}'
+    runs_it = _runs_the_celery_app(service) if tokens & _CELERY_NAMES else None
+    if runs_it is not None:
+        return f'its name "{service.name}" says {"/".join(sorted(tokens & _CELERY_NAMES))} and {runs_it}'
     return None
 
 

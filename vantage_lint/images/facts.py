@@ -120,7 +120,8 @@ def _script_fact(service: Service, build: Build | None, chain: list[Stage], prog
     if verdict is None:
         return Fact(UNKNOWN, f"{started}, but its entrypoint {program} may switch user")
     if verdict.switches is None:
-        return Fact(UNKNOWN, f"{started}, and its entrypoint {program} hands over to the image's docker-entrypoint.sh ({verdict.where}), which may switch user")
+        return Fact(UNKNOWN, f"{started}, and its entrypoint {program} hands over to the image's "
+                             f"docker-entrypoint.sh ({verdict.where}), which may switch user")
     if verdict.switches:
         return Fact(NON_ROOT, f"its entrypoint {program} switches user with {verdict.word} ({verdict.where})")
     return Fact(ROOT, f"{started}, and its entrypoint {program} ({verdict.where}) does not switch user")
