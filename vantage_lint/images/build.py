@@ -85,7 +85,7 @@ def _build_args(service: Service, node: Node | None) -> dict[str, str | None]:
     return args
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside_folder(path: Path, root: Path) -> bool:
     try:
         return path.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):
@@ -121,7 +121,7 @@ def _read_build(service: Service, node: Node) -> Build:
     shown = posixpath.normpath(posixpath.join(context_text, name)) if not Path(name).is_absolute() else name
     build = Build(node, context, shown, target=target, path=path, args=args)
     root = project.directory
-    if not _inside(path, root):
+    if not inside_folder(path, root):
         build.unreadable = f"its Dockerfile {shown} is outside the project folder and is not read"
         return build
     reader = project.reader

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vantage_lint.images.build import Build, _inside
+from vantage_lint.images.build import Build, inside_folder
 from vantage_lint.images.dockerfile import Stage
 from vantage_lint.shell import basename, split_words
 from vantage_lint.source import SourceError
@@ -91,7 +91,7 @@ def entrypoint_script(service: Service, build: Build | None, chain: list[Stage],
     if path is None:
         path = _mounted_file(service, program)
     project = service.project
-    if path is None or project.reader is None or not _inside(path, project.directory):
+    if path is None or project.reader is None or not inside_folder(path, project.directory):
         return None
     try:
         source = project.reader(path)
