@@ -1,9 +1,10 @@
 """Who a service's process runs as and whether its image declares a HEALTHCHECK, from the known
 images table and the service's Dockerfile, with the evidence for each answer.
 
-Every answer is one of three states. "unknown" means the linter cannot tell (an image it does
-not know, a Dockerfile it cannot read, a USER whose variable has no value here, an entrypoint
-script that may switch user): rules then say so at info, or stay quiet, and never conclude.
+Every answer is yes, no or "unknown": the linter cannot tell (an image it does not know, a
+Dockerfile it cannot read, a USER whose variable has no value here, an entrypoint script it
+cannot find that may switch user). Rules then say so at info, or stay quiet, and never conclude.
+A service with neither image nor build (a fragment another ``-f`` file completes) is "absent".
 The Compose ``user:`` key is the rules' business; this module answers for the image.
 """
 
@@ -28,8 +29,8 @@ ROOT, NON_ROOT, UNKNOWN = "root", "non-root", "unknown"
 ABSENT = "absent"
 DECLARED, NONE = "declared", "none"
 
-# Programs that start the next program as another user: an entrypoint script that runs one of
-# them may drop root, so a script the linter does not read leaves the user unknown.
+# Entrypoint programs that are not scripts of the project: interpreters, servers and init
+# shims. Any other entrypoint is taken for a script, which may switch user before it execs.
 _INTERPRETERS = frozenset({"python", "python3", "node", "java", "ruby", "perl", "php", "dotnet", "uwsgi",
                            "gunicorn", "uvicorn", "celery", "nginx", "tini", "dumb-init", "/bin/tini"})
 
@@ -133,7 +134,7 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
     """The user of a process started from the known image ``entry`` (``via``: how the service
     gets to it, e.g. "the image postgres:16" or "base image postgres:16 of api/Dockerfile")."""
     if entry.user_kind == "user":
-        return Fact(NON_ROOT, f"{via} runs as {entry.user_to} (USER in its Dockerfile, {entry.source})")
+        return Fact(NON_ROOT, f"{via} runs as {entry.user_to} (USER in its Dockerfile, {entry.repo})")
     entry_written, entry_first = _compose_first(service, "entrypoint")
     if entry.user_kind == "root":
         program = entry_first if entry_written else _first_word(dockerfile_entrypoint)
