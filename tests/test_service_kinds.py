@@ -79,3 +79,13 @@ def test_unread_worker_start_is_said_once(lint_dir, monkeypatch):
     (finding,) = [f for f in report.findings if f.service == "worker"]
     assert finding.code == "VL340"
     assert "worker options could not be read: started through ./scripts/start-worker" in finding.message
+
+
+def test_declared_worker_started_through_a_script_gets_no_unset_option_findings(lint_dir, monkeypatch):
+    """Options the linter cannot read are unknown, not unset: only VL340 speaks about them."""
+    folder = lint_dir({"compose.yaml": "services:\n  tasks:\n    image: app:1\n    entrypoint: [/entrypoint.sh]\n"
+                                       "    x-vantage: {role: celery-worker}\n    healthcheck:\n"
+                                       "      test: [CMD, celery, inspect, ping]\n"})
+    monkeypatch.chdir(folder)
+    codes = sorted(f.code for f in run(["."], select=["VL3"]).findings)
+    assert codes == ["VL340"]
