@@ -85,7 +85,7 @@ def test_declared_worker_started_through_a_script_gets_no_unset_option_findings(
     """Options the linter cannot read are unknown, not unset: only VL340 speaks about them."""
     folder = lint_dir({"compose.yaml": "services:\n  tasks:\n    image: app:1\n    entrypoint: [/entrypoint.sh]\n"
                                        "    x-vantage: {role: celery-worker}\n    healthcheck:\n"
-                                       "      test: [CMD, celery, inspect, ping]\n"})
+                                       "      test: [CMD-SHELL, celery -A app inspect ping -d celery@$$HOSTNAME]\n"})
     monkeypatch.chdir(folder)
     codes = sorted(f.code for f in run(["."], select=["VL3"]).findings)
     assert codes == ["VL340"]
