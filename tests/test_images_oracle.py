@@ -34,6 +34,13 @@ services:
     build: ./web
   e:
     extends: {file: base/compose.yaml, service: app}
+  inline:
+    build:
+      context: ./web
+      target: t
+      dockerfile_inline: |
+        FROM python:3.12-slim AS t
+        USER 1000
 """,
     "sub/compose.yaml": "services:\n  s:\n    build: .\n",
     "base/compose.yaml": "services:\n  app:\n    build:\n      context: ./app\n      args: [\"L=2\", \"B\"]\n",
@@ -57,9 +64,13 @@ def test_build_resolution_matches_compose(tmp_path):
     assert set(project.services) == set(theirs)
     for name, service in project.services.items():
         build = service_build(service)
-        assert build is not None and build.path is not None
+        assert build is not None and build.context is not None
         expected = theirs[name]
         assert build.context.resolve() == Path(expected["context"]), name
-        assert build.path.resolve() == Path(expected["dockerfile"]), name
+        if "dockerfile-inline" in expected:
+            assert build.inline == expected["dockerfile-inline"] and build.path is None
+            assert build.stage is not None and build.stage.user == "1000"
+        else:
+            assert build.path is not None and build.path.resolve() == Path(expected["dockerfile"]), name
         assert build.target == expected.get("target"), name
         assert {k: v for k, v in (build.args or {}).items()} == (expected.get("args") or {}), name

@@ -38,6 +38,7 @@ class Build:
     source_path: str | None = None   # display path of the file read (None: inline)
     path: Path | None = None         # the Dockerfile Compose builds with (None: inline or remote)
     args: dict[str, str | None] | None = None
+    inline: str | None = None        # the text of dockerfile_inline
 
     def where(self, line: int | None) -> str:
         return f"{self.shown}:{line}" if line else self.shown
@@ -106,15 +107,17 @@ def _read_build(service: Service, node: Node) -> Build:
     else:
         return Build(node, None, "the build", unreadable="build: is neither a path nor a mapping")
     args = _build_args(service, args_node)
+    remote = "$" in context_text or any(context_text.startswith(p) for p in _REMOTE)
+    context: Path | None = None
+    if not remote:
+        context = Path(context_text).expanduser()
+        context = context if context.is_absolute() else service.base_dir(node) / context
     if inline is not None:
-        build = Build(node, None, "dockerfile_inline", target=target, args=args)
+        build = Build(node, context, "dockerfile_inline", target=target, args=args, inline=inline)
         return _parsed(build, inline, args)
-    if "$" in context_text or any(context_text.startswith(p) for p in _REMOTE):
+    if context is None:
         return Build(node, None, f"the build context {context_text}", target=target,
                      unreadable=f"the build context {context_text} is not a local folder vantage-lint can read")
-    base = service.base_dir(node)
-    context = Path(context_text).expanduser()
-    context = context if context.is_absolute() else base / context
     name = dockerfile_text or "Dockerfile"
     path = Path(name) if Path(name).is_absolute() else context / name
     # As written (context, then the Dockerfile in it) until the file is read.
