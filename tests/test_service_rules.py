@@ -77,8 +77,8 @@ def test_merge_key_value_points_at_the_anchor_and_local_keys_win(lint_dir):
 
 def test_value_from_override_file_points_into_the_override(lint_dir):
     folder = lint_dir({
-        "docker-compose.yml": "services:\n  redis:\n    image: redis:7.2\n    user: \"999:999\"\n",
-        "docker-compose.override.yml": "services:\n  redis:\n    image: redis:latest\n    user: \"0\"\n",
+        "docker-compose.yml": "services:\n  api:\n    image: myapp:1.4.2\n    user: \"999:999\"\n",
+        "docker-compose.override.yml": "services:\n  api:\n    image: myapp:latest\n    user: \"0\"\n",
     })
     report = run([folder], select=["VL101", "VL111"])
     where = {f.code: at(f) for f in report.findings}
@@ -98,23 +98,38 @@ def test_missing_key_points_at_the_nearest_written_parent(lint_dir):
 
 # --- VL101 -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("command,expected", [
-    ('sh -c "redis-server --appendonly yes"', 'its command starts with "sh", not redis-server'),
+    ('sh -c "redis-server --appendonly yes"', 'only when the command starts with redis-server, and this command '
+                                              'starts with "sh"'),
     ('["/usr/local/bin/redis-server", "--appendonly", "yes"]', 'starts with "/usr/local/bin/redis-server"'),
-    ('["redis-server", "/etc/redis.conf"]', "switches to the redis user (uid 999) only because"),
-    ('["/etc/redis.conf"]', "switches to the redis user (uid 999) only because"),
 ])
 def test_redis_user_message_follows_the_official_entrypoint(lint_dir, command, expected):
     files = {"compose.yaml": f"services:\n  cache:\n    image: redis:7.2\n    command: {command}\n"}
     (finding,) = lint(lint_dir, files, "VL101")
     assert expected in finding.message
+    assert finding.message.endswith("so it runs as root")
     assert finding.hint.startswith('Set user: "999:999"')
     assert finding.severity == Severity.WARNING
+
+
+@pytest.mark.parametrize("command", ['["redis-server", "/etc/redis.conf"]', '["/etc/redis.conf"]',
+                                     '["--appendonly", "yes"]', "redis-server --save 60 1"])
+def test_redis_entrypoint_drops_root_for_these_commands(lint_dir, command):
+    files = {"compose.yaml": f"services:\n  cache:\n    image: redis:7.2\n    command: {command}\n"}
+    assert not lint(lint_dir, files, "VL101")
+    assert not lint(lint_dir, files, "VL117")
 
 
 def test_redis_with_custom_entrypoint_runs_as_root(lint_dir):
     files = {"compose.yaml": "services:\n  cache:\n    image: redis:7.2\n    entrypoint: [redis-server]\n"}
     (finding,) = lint(lint_dir, files, "VL101")
-    assert "Redis runs as root" in finding.message
+    assert "its entrypoint: replaces the entrypoint of the image redis:7.2, which would switch to redis" \
+        in finding.message
+
+
+def test_user_root_on_an_image_whose_entrypoint_drops_root_is_not_root(lint_dir):
+    files = {"compose.yaml": "services:\n  db:\n    image: postgres:16\n    user: root\n"
+                             "  flower:\n    image: mher/flower:2.0\n    user: root\n"}
+    assert [f.service for f in lint(lint_dir, files, "VL101")] == ["flower"]
 
 
 def test_root_user_is_an_error_in_production(lint_dir):
@@ -135,7 +150,8 @@ def test_reservation_above_limit_is_an_error(lint_dir):
 @pytest.mark.parametrize("dependency,severity", [
     ("  redis:\n    image: redis:7.2\n", Severity.ERROR),
     ("  redis:\n    image: docker.io/library/redis:7.2\n    healthcheck:\n      test: [\"NONE\"]\n", Severity.ERROR),
-    ("  redis:\n    image: bitnami/redis:7.2\n", Severity.WARNING),
+    ("  redis:\n    image: bitnami/redis:7.2\n", Severity.ERROR),
+    ("  redis:\n    image: registry.example.com/redis:7.2\n", Severity.WARNING),
     ("  redis:\n    build: ./redis\n", Severity.WARNING),
 ])
 def test_service_healthy_on_a_dependency_without_healthcheck(lint_dir, dependency, severity):
@@ -157,8 +173,8 @@ def test_service_healthy_not_required_is_a_warning(lint_dir):
 
 def test_images_with_healthcheck_option(lint_dir):
     files = {"compose.yaml": "services:\n  api:\n    image: registry.example.com/team/api:2.0\n    restart: always\n"}
-    assert lint(lint_dir, files, "VL104")
-    assert not lint(lint_dir, files, "VL104", rule_options={"VL104": {"images-with-healthcheck": ["team/*"]}})
+    assert lint(lint_dir, files, "VL118")
+    assert not lint(lint_dir, files, "VL118", rule_options={"VL118": {"images-with-healthcheck": ["team/*"]}})
 
 
 def test_scaling_blocker_severity(lint_dir):
@@ -174,7 +190,7 @@ def test_scaling_blocker_severity(lint_dir):
 ONE_SHOT = """\
 services:
   migrate:
-    image: myapp:1.4.2
+    image: python:3.12-slim
     command: ["python", "manage.py", "migrate"]
   api:
     image: myapp:1.4.2
@@ -304,4 +320,4 @@ def test_duplicate_container_name_names_the_first(lint_dir):
 def test_broken_stack_shows_every_service_rule():
     broken = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
     report = run([broken], select=["VL1"], preset="production")
-    assert {f.code for f in report.findings} == {f"VL1{n:02d}" for n in range(1, 17)}
+    assert {f.code for f in report.findings} == {f"VL1{n:02d}" for n in range(1, 19)}

@@ -87,7 +87,7 @@ def _destinations(value: str, service: Service) -> list[str] | None:
     hint='Probe this worker: test: ["CMD-SHELL", "celery -A app inspect ping -d celery@$$HOSTNAME"] with timeout: 10s.',
     roles=("celery-worker",),
     contexts=PRODUCTION_ONLY,
-    supersedes=("VL104",),
+    supersedes=("VL104", "VL118"),
 )
 def celery_worker_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

@@ -268,6 +268,14 @@ def celery_view(service: Service) -> CeleryView | None:
                 subcommand = command
                 break
     view = None
+    if invocation is None and subcommand:
+        from vantage_lint.celery.unread import unread_start
+
+        if unread_start(service) is not None:
+            # Started through a script, an entrypoint or supervisord: its options are unknown,
+            # not unset (VL340 says so), so no rule may read their absence.
+            cache["_celery_view"] = None
+            return None
     if invocation is not None or subcommand:
         values = _env_values(service)
         env, unread = env_settings(subcommand or "worker", values)

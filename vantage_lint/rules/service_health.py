@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
 
+from vantage_lint.compose.kind import service_kind
 from vantage_lint.compose.model import ImageRef, Service
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, child
 from vantage_lint.compose.units import compose_duration
@@ -17,6 +18,7 @@ from vantage_lint.context import RuleContext
 from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
+from vantage_lint.images.facts import DECLARED, NONE, UNKNOWN, image_healthcheck
 
 # Images whose Dockerfile declares a HEALTHCHECK (checked in their published Dockerfiles):
 # GitLab's omnibus images, Mailu's images, mailcow's unbound and docker-library/healthcheck's.
@@ -60,30 +62,18 @@ def is_official_image(image: ImageRef | None) -> bool:
     return "/" not in image.repository or image.repository.startswith("library/")
 
 
-def waited_to_complete(service: Service) -> bool:
-    """Another service waits for this one with ``condition: service_completed_successfully``."""
-    for other in service.project.services.values():
-        dep = other.depends_on.get(service.name)
-        if dep is not None and dep.condition == "service_completed_successfully":
-            return True
-    return False
-
-
 def is_one_shot(service: Service) -> bool:
-    """A service that runs once: not restarted after a clean exit, and waited on to complete."""
-    restart = (service.restart or "no").strip().lower()
-    if restart not in ("no", "false") and not restart.startswith("on-failure"):
-        return False
-    condition = service.text("deploy", "restart_policy", "condition")
-    if condition is not None and condition.lower() == "any":
-        return False
-    return waited_to_complete(service)
+    """A one-shot job rather than a long-running service (the model decides, from evidence)."""
+    return service_kind(service).job
 
 
 def image_healthcheck_known(service: Service, patterns: Iterable[str]) -> bool:
-    """The service's image is listed as one that declares a HEALTHCHECK (and no build replaces it)."""
+    """The service's image declares a HEALTHCHECK: listed in the option, or known from the
+    image table or the service's Dockerfile."""
     image = service.image
-    return image is not None and service.get("build") is None and image_matches(image, patterns)
+    if image is not None and service.get("build") is None and image_matches(image, patterns):
+        return True
+    return image_healthcheck(service).state == DECLARED
 
 
 def _patterns(ctx: RuleContext) -> list[str]:
@@ -123,13 +113,19 @@ def _role_hint(service: Service) -> str | None:
 )
 def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Reports a service without a `healthcheck:`, or whose healthcheck is switched off with
-    `disable: true` or `test: ["NONE"]`. Services that run once (restart `"no"` or
-    `on-failure`, and waited on by another service with `condition:
-    service_completed_successfully`) are exempt. A `healthcheck:` block without `test` keeps
-    the image's own test and passes. Images listed in the option `images-with-healthcheck`
-    (repository globs; default: GitLab's omnibus images, `mailu/*`, `mailcow/unbound`,
-    `healthcheck/*`) declare a HEALTHCHECK in their Dockerfile and pass without one.
+    Reports a long-running service without a `healthcheck:` whose image is known to declare
+    no HEALTHCHECK, and a healthcheck switched off with `disable: true` or `test: ["NONE"]`.
+    What the image declares comes from the table of known images shipped with vantage-lint
+    (the official `redis`, `postgres`, ... declare none) and, for a `build:` service, from its
+    Dockerfile (`HEALTHCHECK` in the built stage, the stages it builds on, or its base image).
+    A `healthcheck:` block without `test` keeps the image's own test and passes. Images listed
+    in the option `images-with-healthcheck` (repository globs; default: GitLab's omnibus
+    images, `mailu/*`, `mailcow/unbound`, `healthcheck/*`) pass without one. When the image
+    cannot be judged (not known, Dockerfile unreadable) VL118 says so at info instead.
+
+    One-shot jobs (see "service kinds" in the README: `x-vantage: {kind: job}`, a service
+    waited on with `condition: service_completed_successfully`, `deploy.replicas: 0`, a tool
+    profile, a migration command with no restart policy) are exempt: they exit by design.
 
     ## Why it matters
     Without a healthcheck Docker only knows whether the process exists: a hung worker or a
@@ -163,9 +159,63 @@ def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]
         return
     if image_healthcheck_known(service, _patterns(ctx)):
         return
+    fact = image_healthcheck(service)
+    if fact.state != NONE:
+        return  # unknown: VL118 says so
     yield ctx.finding(
         service.span_of("healthcheck"),
-        f'service "{service.name}" has no healthcheck: a hung or broken process still counts as running',
+        f'service "{service.name}" has no healthcheck and {fact.reason}: a hung or broken process still '
+        "counts as running",
+        hint=_role_hint(service),
+    )
+
+
+@rule(
+    code="VL118",
+    name="healthcheck-unknown",
+    summary="No healthcheck in the Compose file and vantage-lint cannot tell whether the image declares one.",
+    severity=Severity.INFO,
+    hint="Add a healthcheck: to the service (or HEALTHCHECK to its Dockerfile) so its state is visible.",
+    options_schema=IMAGES_OPTION_SCHEMA,
+    default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+)
+def healthcheck_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports, as information, a long-running service without a `healthcheck:` whose image
+    vantage-lint cannot judge: the image is not in its table of known images (nor in the
+    option `images-with-healthcheck`), or its Dockerfile cannot be read, or the Dockerfile
+    builds on an image vantage-lint does not know. VL104 reports the services it knows lack a
+    healthcheck; this rule says what its silence means for the others. One-shot jobs are
+    not reported.
+
+    ## Why it matters
+    Without a healthcheck Docker only knows whether the process exists, and
+    `condition: service_healthy` cannot wait for it. A HEALTHCHECK declared in an image is
+    invisible in the Compose file, so a reviewer cannot tell either.
+
+    ## Example
+    ```yaml
+    services:
+      api:
+        image: registry.example.com/api:1.4.2
+        restart: unless-stopped
+    ```
+
+    ## Fix
+    Add a `healthcheck:` with a test that exercises the service, or list the image in
+    `images-with-healthcheck` when it declares one.
+    """
+    if is_one_shot(service) or service.healthcheck is not None:
+        return
+    if image_healthcheck_known(service, _patterns(ctx)):
+        return
+    fact = image_healthcheck(service)
+    if fact.state != UNKNOWN:
+        return
+    yield ctx.finding(
+        service.span_of("healthcheck"),
+        f'service "{service.name}" has no healthcheck in the Compose file, and vantage-lint cannot tell whether '
+        f"its image declares one: {fact.reason}",
         hint=_role_hint(service),
     )
 
@@ -432,15 +482,19 @@ def depends_on_missing_healthcheck(service: Service, ctx: RuleContext) -> Iterat
             continue  # an incomplete service (completed by another -f file); nothing to judge
         severity = Severity.ERROR
         failure = 'docker compose up fails with "has no healthcheck configured"'
+        fact = image_healthcheck(target)
         if target.healthcheck_disabled:
             reason = f'"{dep.name}" disables its healthcheck'
         elif target.healthcheck is not None:
             # A healthcheck block without test keeps the image's test.
-            if built or image is None or not is_official_image(image):
+            if fact.state != NONE and not (not built and image is not None and is_official_image(image)):
                 continue
-            reason = f'"{dep.name}" sets healthcheck options but no test, and image {image.raw} declares none'
+            reason = f'"{dep.name}" sets healthcheck options but no test, and {fact.reason}' if fact.state == NONE \
+                else f'"{dep.name}" sets healthcheck options but no test, and image {image.raw} declares none'
         elif image_healthcheck_known(target, patterns):
             continue
+        elif fact.state == NONE:
+            reason = f'"{dep.name}" has no healthcheck and {fact.reason}'
         elif not built and image is not None and is_official_image(image):
             reason = f'"{dep.name}" has no healthcheck and the official image {image.raw} declares none'
         else:

@@ -19,6 +19,7 @@ from vantage_lint.edits import (
 )
 from vantage_lint.findings import Applicability, Edit, Finding, Fix, Severity, Span
 from vantage_lint.registry import PRODUCTION_ONLY, rule
+from vantage_lint.rules.service_health import is_one_shot
 
 
 @rule(
@@ -38,6 +39,8 @@ def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding
     driver rotates by default and passes, as do drivers that ship logs elsewhere (`syslog`,
     `journald`, `fluentd`, ...). A Compose file cannot see the daemon's `daemon.json`: if the
     host sets rotation there, disable this rule for that host's stacks.
+
+    One-shot jobs (a migration, a bootstrap step; see VL119) are not reported.
 
     ## Why it matters
     `json-file` performs no rotation by default: every line a service ever printed stays in
@@ -65,6 +68,8 @@ def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding
     ```
     An unsafe fix: older log lines are deleted once rotated out.
     """
+    if is_one_shot(service):
+        return  # a one-shot job: it exits by design (compose/kind.py)
     name = service.name
     logging = service.get("logging")
     if logging is None:

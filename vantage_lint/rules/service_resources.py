@@ -10,6 +10,7 @@ from vantage_lint.compose.units import compose_bytes, human_bytes
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
+from vantage_lint.rules.service_health import is_one_shot
 
 
 @rule(
@@ -25,6 +26,8 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
     Reports a service without a memory limit or without a cpus limit, read from
     `deploy.resources.limits` or the legacy `mem_limit` / `cpus` keys (both are applied by
     `docker compose up`). A limit of `0` means unlimited and is reported too.
+
+    One-shot jobs (a migration, a bootstrap step; see VL119) are not reported.
 
     ## Why it matters
     Without a memory limit one leaking process (a Celery task, a Redis without `maxmemory`)
@@ -52,6 +55,8 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
               memory: 1G
     ```
     """
+    if is_one_shot(service):
+        return  # a one-shot job: it exits by design (compose/kind.py)
     missing: list[str] = []
     zero: list[tuple[str, ScalarNode]] = []
     memory_node = service.memory_limit_node
@@ -96,6 +101,8 @@ def missing_resource_reservations(service: Service, ctx: RuleContext) -> Iterato
     `reservations.cpus` is not checked: Docker Compose ignores it outside Swarm. A reservation
     above the limit is VL126.
 
+    One-shot jobs (a migration, a bootstrap step; see VL119) are not reported.
+
     ## Why it matters
     A memory reservation is the soft limit Docker applies when the host runs short of memory:
     it tells the kernel how much this service needs to keep.
@@ -115,6 +122,8 @@ def missing_resource_reservations(service: Service, ctx: RuleContext) -> Iterato
     Reserve what the service needs at rest, below the limit (e.g. limit `1G`, reservation
     `512M`).
     """
+    if is_one_shot(service):
+        return  # a one-shot job: it exits by design (compose/kind.py)
     if service.memory_reservation_node is None:
         yield ctx.finding(
             service.span_of("deploy", "resources", "reservations", "memory"),

@@ -1,4 +1,4 @@
-"""VL101, VL107: who a service runs as and whether it comes back after a crash."""
+"""VL101, VL117, VL107: who a service runs as and whether it comes back after a crash."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from vantage_lint.context import RuleContext
 from vantage_lint.edits import guard_fix, insert_key_edit, key_is_written, replace_scalar_edit, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
-from vantage_lint.rules.service_health import is_official_image, is_one_shot
-from vantage_lint.shell import split_words
+from vantage_lint.compose.kind import service_kind
+from vantage_lint.images.facts import ROOT, UNKNOWN, image_user
+from vantage_lint.rules.service_health import is_one_shot
 
 REDIS_USER_HINT = 'Set user: "999:999" (the redis user of the official image) and keep /data writable by it.'
 
@@ -21,39 +22,20 @@ def _is_root(user: str) -> bool:
     return name in ("0", "root")
 
 
-def _first_command_word(service: Service) -> str | None:
-    """The first argument Docker passes to the image's entrypoint (None: the image's CMD)."""
-    parts, _nodes, as_string = service.argv_parts("command")
-    if not parts:
-        return None
-    if as_string:
-        words = split_words(parts[0])
-        return words[0].text if words else None
-    return parts[0]
-
-
-def _redis_entrypoint_note(service: Service) -> tuple[bool, str]:
-    """Whether the official redis entrypoint switches to uid 999, and why (or why not).
-
-    docker-entrypoint.sh prepends ``redis-server`` to an argument ending in ``.conf`` or
-    starting with ``-``, then drops to the redis user only when ``$1`` is exactly
-    ``redis-server`` and it runs as root. Any wrapper (``sh -c``, a full path) or a custom
-    ``entrypoint`` keeps the process root.
-    """
-    if service.get("entrypoint") is not None:
-        return False, "its entrypoint replaces the image's, which would switch to the redis user, so Redis runs as root"
-    first = _first_command_word(service)
-    if first is None or first == "redis-server" or first.endswith(".conf") or first.startswith("-"):
-        return True, ("the image's entrypoint switches to the redis user (uid 999) only because the command "
-                      "starts with redis-server; set user: so this does not depend on the command")
-    return False, (f'its command starts with "{first}", not redis-server, so the image\'s entrypoint does not '
-                   "switch to the redis user and Redis runs as root")
+def _needs_root(service: Service) -> bool:
+    """A one-shot job that changes file ownership or modes: it needs root to do its work."""
+    if not service_kind(service).job:
+        return False
+    names = {w.text.rsplit("/", 1)[-1] for w in service.command_words}
+    for word in service.command_words:
+        names.update(word.text.split())
+    return bool(names & {"chown", "chmod", "setfacl", "chgrp"})
 
 
 @rule(
     code="VL101",
     name="root-user",
-    summary="The service runs as root: no user: key, or user 0/root.",
+    summary="The service runs as root: user 0/root, or no user: and an image or Dockerfile that runs as root.",
     severity=Severity.WARNING,
     hint='Set user: to an unprivileged uid:gid, e.g. user: "1000:1000".',
     production=True,
@@ -61,16 +43,25 @@ def _redis_entrypoint_note(service: Service) -> tuple[bool, str]:
 )
 def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Reports a service without `user:` (it runs as the image's USER, root unless the image
-    sets another) or with `user` `0`, `root`, `0:<group>` or `root:<group>`.
+    Reports a service whose process runs as root: `user:` is `0`, `root`, `0:<group>` or
+    `root:<group>`, or there is no `user:` and the image or the Dockerfile is known to run as
+    root. What the image does comes from the table of known images shipped with vantage-lint
+    (each entry names the Dockerfile or entrypoint it was read from) and, for a `build:`
+    service, from its Dockerfile (`USER` of the built stage and the stages and base image it
+    builds on).
 
-    For Redis the message says what the official image does: its entrypoint starts as root
-    and drops to the redis user (uid 999) only when the command starts with `redis-server`
-    (or with a `.conf` path or an option, to which it prepends `redis-server`). A wrapper such
-    as `sh -c "redis-server ..."`, a full path to the binary or a custom `entrypoint` keeps
-    Redis running as root. When the entrypoint does drop privileges the finding stays (same
-    severity) and says so: the seed practice is to set `user:` explicitly, so that running
-    unprivileged does not depend on the command staying in one exact form.
+    Images whose entrypoint drops root (the official `redis`, `valkey/valkey`, `postgres`,
+    `mysql`, `mariadb`, `rabbitmq`, `mongo`) pass when the command is one their entrypoint
+    drops root for: for Redis, `redis-server`, a `.conf` path or an option (the entrypoint
+    prepends `redis-server`). A wrapper such as `sh -c "redis-server ..."`, a full path to the
+    binary, a shell-form `CMD` or an `entrypoint:` that replaces the image's keeps the process
+    root, and the message says which. Images with a non-root `USER` (`grafana/grafana`,
+    `bitnami/*`, `mher/flower`, `elasticsearch`, ...) and Dockerfiles that set one pass.
+
+    When vantage-lint cannot tell (an image it does not know, a Dockerfile it cannot read, a
+    `USER` from a variable with no value here, an entrypoint script that may switch user),
+    this rule stays quiet and VL117 says so at info. A one-shot job that runs `chown` or
+    `chmod` needs root and is not reported.
 
     ## Why it matters
     A process running as root inside the container is root on the host's kernel: a bug in
@@ -88,28 +79,75 @@ def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 
     ## Fix
     Set `user:` to an unprivileged uid and gid (`"999:999"` for the official redis image;
-    make sure mounted data directories are writable by it).
+    make sure mounted data directories are writable by it), or set `USER` in the Dockerfile.
     """
     redis = service.has_role("redis")
     hint = REDIS_USER_HINT if redis else None
-    official_redis = redis and is_official_image(service.image) and service.image is not None \
-        and service.image.name == "redis"
     node = service.get("user")
     user = node.text.strip() if isinstance(node, ScalarNode) else None
+    if _needs_root(service):
+        return
     if node is None or not user:
-        message = (f'service "{service.name}" sets no user: it runs as the image\'s USER, '
-                   "root unless the image sets another")
-        if official_redis:
-            _drops, note = _redis_entrypoint_note(service)
-            message = f'service "{service.name}" sets no user: {note}'
+        if "$" in getattr(node, "raw", ""):
+            return  # user: "${UID}" with no value here: set at deploy time
+        fact = image_user(service)
+        if fact.state != ROOT:
+            return
+        message = f'service "{service.name}" sets no user: and {fact.reason}, so it runs as root'
         yield ctx.finding(service.span_of("user") if node is None else node, message, hint=hint)
         return
     if not _is_root(user):
         return
+    fact = image_user(service)
+    if fact.by_entrypoint:
+        return  # uid 0 is what the entrypoint checks before it switches user
     message = f'service "{service.name}" runs as root (user: "{user}")'
-    if official_redis:
-        message += "; the image's entrypoint does not switch to the redis user when user: is set"
     yield ctx.finding(node, message, hint=hint)
+
+
+@rule(
+    code="VL117",
+    name="image-user-unknown",
+    summary="No user: and vantage-lint cannot tell whether the image or Dockerfile runs as root.",
+    severity=Severity.INFO,
+    hint='Set user: to an unprivileged uid:gid (e.g. user: "1000:1000"), or USER in the Dockerfile.',
+)
+def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports, as information, a service without `user:` whose user vantage-lint cannot
+    determine: its image is not in the table of known images, its Dockerfile cannot be read
+    (outside the project folder, a remote context, a missing file, an unknown `target:`), its
+    `USER` comes from a build argument with no value here, or its entrypoint is a script that
+    may switch user before starting the real process. VL101 reports the cases it can decide;
+    this rule says what the silence of VL101 means for the others.
+
+    ## Why it matters
+    A container runs as root unless its image sets a `USER` or its entrypoint drops root.
+    Setting `user:` in the Compose file makes the answer visible where the stack is reviewed,
+    whatever the image does.
+
+    ## Example
+    ```yaml
+    services:
+      api:
+        image: registry.example.com/api:1.4.2
+    ```
+
+    ## Fix
+    Set `user:` (e.g. `user: "1000:1000"`), or build the image with `USER` in its Dockerfile.
+    """
+    node = service.get("user")
+    if node is not None and (not isinstance(node, ScalarNode) or node.text.strip() or "$" in node.raw):
+        return
+    if _needs_root(service):
+        return
+    fact = image_user(service)
+    if fact.state != UNKNOWN:
+        return
+    yield ctx.finding(
+        service.span_of("user"),
+        f'service "{service.name}" sets no user: and vantage-lint cannot tell whether it runs as root: {fact.reason}',
+    )
 
 
 @rule(
@@ -124,9 +162,12 @@ def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
 def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a service with no `restart:` (or `restart: "no"`) and no
-    `deploy.restart_policy` (or one with `condition: none`). Services that run once (restart
-    `"no"` or `on-failure`, and waited on by another service with `condition:
-    service_completed_successfully`) are exempt: restarting them would rerun a migration.
+    `deploy.restart_policy` (or one with `condition: none`). One-shot jobs are exempt:
+    restarting them would rerun a migration. A service is a job when `x-vantage: {kind: job}`
+    says so, when another service waits for it with `condition:
+    service_completed_successfully`, with `deploy.replicas: 0`, under tool profiles only, or
+    when its command runs once and exits (`manage.py migrate`, `createdb`, ...); VL119 names
+    the evidence.
 
     ## Why it matters
     `"no"` is Compose's default: when the process crashes, runs out of memory or the Docker

@@ -1,0 +1,3 @@
+#!/bin/sh
+printf 'requirepass %s\n' "$REDISPASS" > /redis.conf
+exec redis-server /redis.conf
