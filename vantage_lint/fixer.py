@@ -205,29 +205,40 @@ class _Run:
             self.schema_counts = _schema_counts(report)
 
     def schema_regressions(self, report: Report) -> bool:
-        """Undo the last pass in every file where it added VL002 (schema) findings; True when
-        something was undone (the caller lints again)."""
-        if self.schema_counts is None or not self.last_pass:
+        """Undo the last pass in every file where it added VL002 (schema) findings, or where a
+        fix it applied did not remove its own finding (its edit landed where it has no effect,
+        and would be added again on every run); True when something was undone (the caller
+        lints again, and the other fixes of that pass are computed afresh)."""
+        if not self.last_pass:
             return False
-        counts = _schema_counts(report)
+        counts = _schema_counts(report) if self.schema_counts is not None else {}
+        still = {_identity(f) for f in report.findings}
         undone = False
         seen: set[int] = set()
         for path, (previous, applied) in list(self.last_pass.items()):
-            if counts.get(path, 0) <= self.schema_counts.get(path, 0):
+            stuck = [f for f in applied if _identity(f) in still]
+            if self.schema_counts is not None and counts.get(path, 0) > self.schema_counts.get(path, 0):
+                new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
+                reason = new[0].message if new else "it breaks the Compose schema"
+                refuse = applied
+                why = f"the fixed file would be rejected (VL002: {reason})"
+            elif stuck:
+                refuse = stuck
+                why = "its edit does not remove the finding (a bug in the rule); the file is left as it was"
+            else:
                 continue
-            new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
-            reason = new[0].message if new else "it breaks the Compose schema"
             file = self.files[path]
             file.text = previous
             self._publish(file)
             self.outcome.fixed -= len([f for f in applied if id(f) not in seen])
             seen.update(id(f) for f in applied)
             for finding in applied:
+                # The others of this pass may be applied again in the next one.
+                self.outcome.applied.discard(_identity(finding))
+            for finding in refuse:
                 self.outcome.refused.add(_identity(finding))
                 self.outcome.messages.append(
-                    f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: the fixed file would be "
-                    f"rejected (VL002: {reason})"
-                )
+                    f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: {why}")
             undone = True
         self.last_pass = {}
         return undone
