@@ -351,7 +351,8 @@ class _Runner:
             return [problem("VL005", exc.span(), exc.message, "Save the file as UTF-8 text.", Severity.ERROR)], [exc.path]
         except OSError as exc:
             raise UsageError(f"{path}: {exc.strerror or exc}") from None
-        conf = parse_redis_config(source, read=self.reader)
+        # A redis.conf linted on its own: its folder is the project folder for its includes.
+        conf = parse_redis_config(source, read=self.reader, root=path.absolute().parent)
         findings = list(conf.problems)
         findings.extend(self._redis_rules(conf, None))
         return findings, [f.path for f in conf.files] or [source.path]

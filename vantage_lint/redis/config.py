@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
@@ -60,6 +61,10 @@ CANT_OPEN = "Fatal error, can't open config file"
 
 MAX_PROBLEMS = 100
 MAX_INCLUDE_DEPTH = 16
+# Includes may repeat (a file included by several others, at every level): redis-server
+# reloads it each time, so the work doubles per level. Past these totals the rest is not read.
+MAX_INCLUDE_LOADS = 1000
+MAX_INCLUDE_CHARS = 16 * 1024 * 1024
 TEMPLATE_MARKERS = ("{{", "{%", "<%")
 SENSITIVE = frozenset({"requirepass", "masterauth", "masteruser", "tls-key-file-pass", "tls-client-key-file-pass"})
 # Per-line directives: repeating them is not "the last one wins".
@@ -72,6 +77,9 @@ _KEYSPACE_EVENTS = frozenset("Ag$lshzxeKEtmdn")
 _GLOB_CHARS = ("*", "?", "[")
 
 Reader = Callable[[Path], SourceFile]
+# An absolute container path to the host file a bind mount serves there (None: no bind mount
+# of the service provides it). Paths in a redis.conf are paths inside the container.
+ContainerPaths = Callable[[str], "Path | None"]
 
 
 @dataclass(slots=True)
@@ -180,12 +188,16 @@ def parse_redis_config(
     read: Reader | None = None,
     version: tuple[int, int] | None = None,
     root: Path | None = None,
+    container: ContainerPaths | None = None,
 ) -> RedisConfig:
     """Parse ``source`` and the files it includes; ``version`` is the Redis major.minor when
     known (from the image tag), else any 7.x is assumed. With ``root`` (the project folder), an
-    ``include`` of a file outside it is reported and never opened."""
+    ``include`` of a file outside it is reported and never opened. With ``container`` (the
+    service's mounts), an absolute ``include`` path is a container path, read from the host
+    file mounted there."""
     loader = _Loader(read or _default_reader, version, _State())
     loader.root = _resolve(root) if root is not None else None
+    loader.container = container
     base = source.real_path.parent if source.real_path is not None else Path.cwd()
     loader.base_dir = base
     kind = loader.load_main(source)
@@ -200,6 +212,9 @@ def config_from_args(
     base: RedisConfig | None,
     *,
     version: tuple[int, int] | None = None,
+    read: Reader | None = None,
+    root: Path | None = None,
+    container: ContainerPaths | None = None,
 ) -> RedisConfig:
     """Add redis-server command-line options (the argv after the config path) to ``base``, the
     way redis-server appends them to the file: each ``--name`` starts a line, the words after it
@@ -209,7 +224,9 @@ def config_from_args(
     if base is not None and version is None:
         version = base.version
     state = base._state.copy() if base is not None and base._state is not None else _State()
-    loader = _Loader(_default_reader, version, state)
+    loader = _Loader(read or _default_reader, version, state)
+    loader.root = _resolve(root) if root is not None else None
+    loader.container = container
     if base is not None:
         loader.directives = list(base.directives)
         loader.problems = list(base.problems)
@@ -266,7 +283,7 @@ def _sniff_names() -> frozenset[str]:
 
 class _Loader:
     __slots__ = ("read", "version", "vkey", "modern", "state", "directives", "problems", "files",
-                 "base_dir", "stack", "kind", "seen", "root")
+                 "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted")
 
     def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State):
         self.read = read
@@ -277,6 +294,10 @@ class _Loader:
         self.directives: list[Directive] = []
         self.problems: list[Finding] = []
         self.root: Path | None = None
+        self.container: ContainerPaths | None = None
+        self.loads = 0          # files loaded through include, repeats counted
+        self.loaded_chars = 0
+        self.exhausted = False
         self.files: list[SourceFile] = []
         self.base_dir = Path.cwd()
         self.stack: list[Path] = []
@@ -613,16 +634,24 @@ class _Loader:
 
     def _include(self, d: Directive) -> _Error | None:
         target = d.args[0]
-        path = Path(target) if Path(target).is_absolute() else self.base_dir / target
-        if self.root is not None and not _resolve(path).is_relative_to(self.root):
-            # Never read (or glob) host files outside the project: an absolute path is a
-            # container path, and `../..` may reach the user's home.
-            self.problems.append(problem(
-                "VL005", d.arg_spans[0],
-                f"include '{target}' is outside the project folder; not read",
-                "Keep included files inside the project folder, or mount them and lint them there.",
-                Severity.WARNING))
+        reason = bad_path(target)
+        if reason is not None:
             self.state.reading_file = False
+            return _Error(f"{CANT_OPEN} '{target}'", d.arg_spans[0], f"the path {reason}")
+        if Path(target).is_absolute() and self.container is not None:
+            host = self.container(target)
+            if host is None:
+                self.problems.append(problem(
+                    "VL005", d.arg_spans[0],
+                    f"include '{target}' is a container path no bind mount of the service provides; not read",
+                    "Mount the included file (or its folder) from the project, or lint the image that contains it.",
+                    Severity.WARNING))
+                self.state.reading_file = False
+                return None
+            path = host
+        else:
+            path = Path(target) if Path(target).is_absolute() else self.base_dir / target
+        if self._refuse_outside(d, target, path):
             return None
         if any(c in target for c in _GLOB_CHARS):
             import glob  # only for wildcard includes
@@ -638,7 +667,20 @@ class _Loader:
         self.state.reading_file = False  # an included file's end clears reading_config_file
         return error
 
+    def _refuse_outside(self, d: Directive, target: str, path: Path) -> bool:
+        """Never read (or glob) host files outside the project: `../..` may reach the user's
+        home, a symbolic link anywhere; True (reported) when ``path`` is such a file."""
+        if not outside(path, self.root):
+            return False
+        self.problems.append(problem(
+            "VL005", d.arg_spans[0], f"include '{target}' is outside the project folder; not read",
+            OUTSIDE_HINT, Severity.WARNING))
+        self.state.reading_file = False
+        return True
+
     def _include_file(self, d: Directive, target: str, path: Path) -> _Error | None:
+        if self._refuse_outside(d, target, path):  # a wildcard match may be a link to anywhere
+            return None
         identity = _resolve(path)
         if identity in self.stack:
             return _Error("include cycle", d.arg_spans[0],
@@ -657,6 +699,18 @@ class _Loader:
                           f"looked for {path}; redis-server resolves relative paths against its working directory")
         except SourceError as exc:
             return _Error(f"cannot read include file '{target}'", d.arg_spans[0], exc.message)
+        if self.exhausted:
+            return None
+        self.loads += 1
+        self.loaded_chars += len(included.text)
+        if self.loads > MAX_INCLUDE_LOADS or self.loaded_chars > MAX_INCLUDE_CHARS:
+            self.exhausted = True
+            self.problems.append(problem(
+                "VL005", d.arg_spans[0],
+                f"includes expand to more than {MAX_INCLUDE_LOADS:,} files or {MAX_INCLUDE_CHARS // 2**20} MiB "
+                "(files included again and again); the rest is not read",
+                "Include each file once.", Severity.WARNING))
+            return None
         self.stack.append(identity)
         reading = self.state.reading_file
         self.state.reading_file = True
