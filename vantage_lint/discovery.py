@@ -88,6 +88,9 @@ def _add_file(path: Path, compose: list[Target], redis: list[Target], seen: set[
 
 def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Target], seen: set[Path]) -> None:
     visited: set[tuple[int, int]] = set()
+    # Files already taken, by identity: `compose.yaml -> docker-compose.yml` is one file, linted
+    # (and fixed) once, under the name Compose picks first.
+    taken: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(dirpath)
         try:
@@ -109,9 +112,26 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                 bases = DEFAULT_FILES if name in DEFAULT_OVERRIDE_FILES else (name.replace(".override.", ".", 1),)
                 if is_override_name(name) and any((current / n).is_file() for n in bases):
                     continue  # merged with its base file
+                if _first_time(path, taken):
+                    _add_file(path, compose, redis, seen, explicit=False)
+            elif name.endswith(".conf") and _looks_like_redis(path) and _first_time(path, taken):
                 _add_file(path, compose, redis, seen, explicit=False)
-            elif name.endswith(".conf") and _looks_like_redis(path):
-                _add_file(path, compose, redis, seen, explicit=False)
+        for target in compose[-1:]:
+            for file in target.files[1:]:  # an override file is taken by its base's project
+                _first_time(file, taken)
+
+
+def _first_time(path: Path, taken: set[tuple[int, int]]) -> bool:
+    """True the first time a walk meets this file (links followed); a dangling link counts as new."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError):
+        return True
+    identity = (info.st_dev, info.st_ino)
+    if identity in taken:
+        return False
+    taken.add(identity)
+    return True
 
 
 def _looks_like_redis(path: Path) -> bool:

@@ -32,6 +32,9 @@ class Report:
     rules: RuleSet
     settings: Settings
     suppressed: list[Finding] = field(default_factory=list)
+    # Files read by more than one project of the run (a redis.conf two stacks mount, a file
+    # both include): a fix there changes the other projects too.
+    shared: set[str] = field(default_factory=set)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -122,6 +125,7 @@ def lint(
     compose = [t for t in targets if t.kind == "compose"]
     redis = [t for t in targets if t.kind != "compose"]
     linked: set[str] = set()
+    readers: dict[str, int] = {}
     for batch in (compose, redis):
         if batch is redis:
             batch = [t for t in redis if display_path(t.files[0], cwd) not in linked]
@@ -133,13 +137,15 @@ def lint(
             sources.update(kept)
             for name in read:
                 files[name] = None
+                readers[name] = readers.get(name, 0) + 1
                 if name.endswith(".conf"):
                     linked.add(name)
     for source in reader.cache.values():
         # Files read in this process whose target was dropped above (fixes need their text).
         sources.setdefault(source.path, source)
     findings = _finish(findings, rules, settings)
-    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings,
+                    shared={name for name, count in readers.items() if count > 1})
     from vantage_lint.suppress import apply_suppressions
 
     def read(name: str) -> SourceFile | None:

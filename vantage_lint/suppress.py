@@ -130,6 +130,12 @@ class _LineScanner:
                 self.quote = c
                 i += 1
                 continue
+            if c == ":" and i > 0 and body[i - 1] in "\"'":
+                # A JSON-like key (`"command":"echo # x"`): its `:` needs no blank after it,
+                # and a quote right after it opens the value.
+                at_token_start = True
+                i += 1
+                continue
             if c in "[{,":
                 at_token_start = True
             elif c in "-?" and (i + 1 == n or body[i + 1] in " \t") and at_token_start:
@@ -324,10 +330,18 @@ def directives_of(source: SourceFile) -> list[Directive]:
     yaml = source.path.endswith(YAML_SUFFIXES)
     first_content = _first_content_line(lines, yaml)
     found: list[Directive] = []
+    scalars: list[tuple[int, int]] | None = None
     for comment in comments_of(source):
         directive = parse_directive(source, comment)
         if directive is None:
             continue
+        if yaml:
+            # The parser has the last word: a `#` inside a scalar is text, whatever the
+            # scanner thought (a fix would otherwise delete part of a value).
+            if scalars is None:
+                scalars = _scalar_ranges(source)
+            if _inside_scalar(scalars, comment.start):
+                continue
         if directive.problem is None:
             if directive.kind == "file":
                 if comment.line > first_content:
@@ -338,6 +352,35 @@ def directives_of(source: SourceFile) -> list[Directive]:
                 directive.target_line = comment.line
         found.append(directive)
     return found
+
+
+def _scalar_ranges(source: SourceFile) -> list[tuple[int, int]]:
+    """(start, end) offsets of the scalars written in ``source``, sorted by start."""
+    from vantage_lint.compose.nodes import MapNode, ScalarNode, walk
+
+    root = source.yaml_root
+    if root is None:  # released after its project was linted: parse again (only files with directives)
+        from vantage_lint.compose.yaml_loader import parse_yaml
+
+        root = parse_yaml(source).root
+    ranges: set[tuple[int, int]] = set()
+    for node in walk(root):
+        if isinstance(node, ScalarNode):
+            spans = [node.span]
+        elif isinstance(node, MapNode):
+            spans = list(node.keys.values())  # quoted keys are scalars too
+        else:
+            continue
+        ranges.update((s.start, s.end) for s in spans if s.path == source.path and s.end > s.start)
+    return sorted(ranges)
+
+
+def _inside_scalar(ranges: list[tuple[int, int]], offset: int) -> bool:
+    import bisect
+
+    index = bisect.bisect_right(ranges, (offset, float("inf"))) - 1
+    # Scalars do not overlap, so only the last one starting at or before ``offset`` can hold it.
+    return index >= 0 and ranges[index][0] <= offset < ranges[index][1]
 
 
 # --- x-vantage ignore ---------------------------------------------------------------------------
