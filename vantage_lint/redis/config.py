@@ -63,7 +63,7 @@ MAX_PROBLEMS = 100
 MAX_INCLUDE_DEPTH = 16
 # Includes may repeat (a file included by several others, at every level): redis-server
 # reloads it each time, so the work doubles per level. Past these totals the rest is not read.
-MAX_INCLUDE_LOADS = 1000
+MAX_INCLUDE_LOADS = 10_000
 MAX_INCLUDE_CHARS = 16 * 1024 * 1024
 TEMPLATE_MARKERS = ("{{", "{%", "<%")
 SENSITIVE = frozenset({"requirepass", "masterauth", "masteruser", "tls-key-file-pass", "tls-client-key-file-pass"})
@@ -109,13 +109,14 @@ class RedisConfig:
     kind: str = "redis"  # "redis", "sentinel", "template" or "other" (not a redis.conf)
     version: tuple[int, int] | None = None
     _state: _State | None = field(default=None, repr=False)
+    # (number of directives it was built from, canonical name -> last directive)
+    _last: tuple[int, dict[str, Directive]] | None = field(default=None, repr=False, compare=False)
 
     def get(self, canonical: str) -> Directive | None:
         """The effective (last) directive of that name."""
-        for directive in reversed(self.directives):
-            if directive.canonical == canonical:
-                return directive
-        return None
+        if self._last is None or self._last[0] != len(self.directives):
+            self._last = (len(self.directives), {d.canonical: d for d in self.directives})
+        return self._last[1].get(canonical)
 
     def all(self, canonical: str) -> list[Directive]:
         return [d for d in self.directives if d.canonical == canonical]
@@ -229,8 +230,10 @@ def config_from_args(
     loader.container = container
     if base is not None:
         loader.directives = list(base.directives)
+        loader.last = {d.canonical: d for d in base.directives}
         loader.problems = list(base.problems)
         loader.files = list(base.files)
+        loader.file_ids = {id(f) for f in base.files}
         loader.seen = {(f.span.path, f.span.start, f.message) for f in base.problems}
     for words in _option_lines(args):
         loader.load_option(words, args, spans)
@@ -283,7 +286,8 @@ def _sniff_names() -> frozenset[str]:
 
 class _Loader:
     __slots__ = ("read", "version", "vkey", "modern", "state", "directives", "problems", "files",
-                 "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted")
+                 "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted", "file_ids",
+                 "outside_cache", "identities", "last")
 
     def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State):
         self.read = read
@@ -292,6 +296,7 @@ class _Loader:
         self.modern = self.vkey != "6.2"
         self.state = state
         self.directives: list[Directive] = []
+        self.last: dict[str, Directive] = {}  # the effective directive of each canonical name
         self.problems: list[Finding] = []
         self.root: Path | None = None
         self.container: ContainerPaths | None = None
@@ -299,6 +304,9 @@ class _Loader:
         self.loaded_chars = 0
         self.exhausted = False
         self.files: list[SourceFile] = []
+        self.file_ids: set[int] = set()
+        self.outside_cache: dict[str, bool] = {}
+        self.identities: dict[str, Path] = {}
         self.base_dir = Path.cwd()
         self.stack: list[Path] = []
         self.kind = "redis"
@@ -312,7 +320,10 @@ class _Loader:
         return self.kind
 
     def _load_file(self, source: SourceFile) -> None:
-        if source not in self.files:
+        if not any(f is source for f in self.files[-1:]) and id(source) not in self.file_ids:
+            # By identity: SourceFile equality compares whole texts, and a list scan per
+            # include made many includes quadratic.
+            self.file_ids.add(id(source))
             self.files.append(source)
         first_problem = len(self.problems)
         if source.bom:
@@ -354,6 +365,7 @@ class _Loader:
     def _not_redis(self, source: SourceFile, first_problem: int, stats: _FileStats) -> None:
         del self.problems[first_problem:]
         self.directives = [d for d in self.directives if d.source is not source]
+        self.last = {d.canonical: d for d in self.directives}
         if source is self.files[0]:
             self.kind = "other"
         span = stats.first_unknown or source.line_span(1)
@@ -389,11 +401,11 @@ class _Loader:
                               span(0, len(text)), spans[0], spans[1:], source)
         if quiet:
             if is_accepted(name, self.vkey) or "." in name:
-                self.directives.append(directive)
+                self._append(directive)
             return
         error = self._check(directive)
         if error is None:
-            self.directives.append(directive)
+            self._append(directive)
             return
         if error.server == BAD_DIRECTIVE and error.span is directive.name_span:
             stats.unknown += 1
@@ -429,7 +441,7 @@ class _Loader:
         shown = " ".join([argv[0], *(_repr(a) for a in argv[1:])])
         error = self._check(directive)
         if error is None:
-            self.directives.append(directive)
+            self._append(directive)
         else:
             self._add(error, _shown(name, directive.args, shown))
 
@@ -446,11 +458,14 @@ class _Loader:
             self._add(_Error("replicaof directive not allowed in cluster mode", replica.span, detail),
                       _clip(" ".join([replica.name, *replica.args])))
 
+    def _append(self, directive: Directive) -> None:
+        self.directives.append(directive)
+        self.last[directive.canonical] = directive
+
     def _effective(self, canonical: str) -> Directive | None:
-        for directive in reversed(self.directives):
-            if directive.canonical == canonical:
-                return directive
-        return None
+        # A dict, not a scan: `user` lines ask for acl-pubsub-default one by one (300,000 of
+        # them were quadratic).
+        return self.last.get(canonical)
 
     def _add(self, error: _Error, shown: str) -> None:
         message = f"redis-server refuses `{shown}`: {error.server}"
@@ -670,7 +685,11 @@ class _Loader:
     def _refuse_outside(self, d: Directive, target: str, path: Path) -> bool:
         """Never read (or glob) host files outside the project: `../..` may reach the user's
         home, a symbolic link anywhere; True (reported) when ``path`` is such a file."""
-        if not outside(path, self.root):
+        key = str(path)
+        refused = self.outside_cache.get(key)
+        if refused is None:  # links are resolved once per name, however often it is included
+            refused = self.outside_cache[key] = outside(path, self.root)
+        if not refused:
             return False
         self.problems.append(problem(
             "VL005", d.arg_spans[0], f"include '{target}' is outside the project folder; not read",
@@ -681,7 +700,9 @@ class _Loader:
     def _include_file(self, d: Directive, target: str, path: Path) -> _Error | None:
         if self._refuse_outside(d, target, path):  # a wildcard match may be a link to anywhere
             return None
-        identity = _resolve(path)
+        identity = self.identities.get(str(path))
+        if identity is None:
+            identity = self.identities[str(path)] = _resolve(path)
         if identity in self.stack:
             return _Error("include cycle", d.arg_spans[0],
                           f"{target} includes itself through {' -> '.join(p.name for p in self.stack)}; "
