@@ -323,7 +323,9 @@ class _Runner:
                 project_directory=target.project_directory,
             )
         except OSError as exc:
-            raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
+            if target.explicit:
+                raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
+            return [_unreadable(target.files[0], exc, self.reader.cwd)], [display_path(target.files[0], self.reader.cwd)]
         project.declared_roles = self.settings.roles
         project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
@@ -356,7 +358,9 @@ class _Runner:
 
             return [problem("VL005", exc.span(), exc.message, "Save the file as UTF-8 text.", Severity.ERROR)], [exc.path]
         except OSError as exc:
-            raise UsageError(f"{path}: {exc.strerror or exc}") from None
+            if target.explicit:
+                raise UsageError(f"{path}: {exc.strerror or exc}") from None
+            return [_unreadable(path, exc, self.reader.cwd, "VL005")], [display_path(path, self.reader.cwd)]
         # A redis.conf linted on its own: its folder is the project folder for its includes.
         conf = parse_redis_config(source, read=self.reader, root=path.absolute().parent)
         findings = list(conf.problems)
@@ -378,6 +382,16 @@ class _Runner:
         except Exception as exc:
             where = getattr(subject, "name", None) or getattr(getattr(subject, "source", None), "path", "")
             raise InternalError(f"rule {rule.code} ({rule.name}) failed on {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _unreadable(path: Path, exc: OSError, cwd: Path, code: str = "VL001") -> Finding:
+    """A file a folder walk found but cannot read (permissions): a finding, so the walk goes on
+    (named on the command line, the same file is a usage error)."""
+    from vantage_lint.findings import Span, problem
+
+    shown = display_path(path, cwd)
+    return problem(code, Span(shown, 1, 1, 1, 1), f"cannot read the file: {exc.strerror or exc}; not linted",
+                   "Make the file readable by the user that runs vantage-lint, or exclude it.", Severity.ERROR)
 
 
 def _release(project: object) -> None:

@@ -42,7 +42,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, protect: bool = False) -> Non
     if protect and info is not None:
         _check_writable(path, target, info)
     attributes = _xattrs(target) if info is not None else {}
-    with _signals_raise():
+    with _signals_raise(), _named(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -99,6 +99,19 @@ def _set_xattrs(shown: Path, tmp: str, attributes: dict[str, bytes], *, strict: 
             if strict:
                 raise WriteRefused(f"{shown} has the extended attribute {name}, which the new file cannot be "
                                    "given; not written") from None
+
+
+@contextlib.contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """An error names the file the user asked for, never the temporary file beside it."""
+    try:
+        yield
+    except WriteRefused:
+        raise
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
 
 
 @contextlib.contextmanager

@@ -84,6 +84,7 @@ class RedisLink:
     # False when the service runs something that is not redis-server (a script): unknown.
     known: bool = True
     config: RedisConfig | None = None
+    reason: str | None = None  # why an "unreadable" file could not be opened
 
     @property
     def uses_file(self) -> bool:
@@ -175,7 +176,7 @@ def link_project(project: Project) -> None:
         if "redis" not in service.roles:
             continue
         link = link_of(service)
-        if link.problem in ("outside", "bad-path"):
+        if link.problem in ("outside", "bad-path") or link.problem == "unreadable" and link.reason:
             _report_refused(project, link)
         conf = link.config
         if conf is None:
@@ -191,6 +192,10 @@ def _report_refused(project: Project, link: RedisLink) -> None:
     at = node.span if node is not None else link.anchor
     shown = link.mount.source if link.mount is not None and link.mount.source else str(link.host_path)
     where = f'the host file {shown!r} mounted at {link.container_path} for Redis service "{link.service.name}"'
+    if link.problem == "unreadable":
+        project.report_once(problem("VL003", at, f"cannot read {where}: {link.reason}; its settings are not checked",
+                                    "Make the file readable by the user that runs vantage-lint.", Severity.ERROR))
+        return
     if link.problem == "bad-path":
         reason = bad_path(str(link.host_path)) or "cannot be opened"
         project.report_once(problem("VL003", at, f"{where} {reason}; not read", "Fix the path.", Severity.ERROR))
@@ -238,7 +243,11 @@ def _link(service: Service) -> RedisLink:
     if link.host_path is not None and project.reader is not None:
         try:
             source = project.reader(link.host_path)
-        except Exception:  # unreadable or not text: VL005/VL203 territory, not a crash
+        except OSError as exc:  # permissions: say so at the mount, never a crash
+            link.problem = "unreadable"
+            link.reason = exc.strerror or str(exc)
+            return link
+        except Exception:  # not text: VL005/VL203 territory, not a crash
             link.problem = "unreadable"
             return link
         base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory,
