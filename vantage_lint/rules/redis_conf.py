@@ -35,6 +35,12 @@ def redis_config_error() -> Iterable[Finding]:
     after a value, a missing `include` file, bad `user` rules. The verdict and the line are
     checked against a real redis-server.
 
+    An absolute `include` path is a path inside the container: it is read from the host file
+    the service's bind mount serves there (`./conf:/usr/local/etc/redis:ro` serves
+    `include /usr/local/etc/redis/common.conf` from `./conf/common.conf`). An include that no
+    mount provides, or that resolves outside the project folder (or into `.git`), is a
+    warning and is never opened; includes that repeat past 10,000 files are cut short.
+
     ## Why it matters
     redis-server stops at the first such line with `*** FATAL CONFIG FILE ERROR ***` and exit
     status 1: the container restarts in a loop and nothing else in the file takes effect.
