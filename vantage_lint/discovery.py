@@ -116,9 +116,6 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                     _add_file(path, compose, redis, seen, explicit=False)
             elif name.endswith(".conf") and _looks_like_redis(path) and _first_time(path, taken):
                 _add_file(path, compose, redis, seen, explicit=False)
-        for target in compose[-1:]:
-            for file in target.files[1:]:  # an override file is taken by its base's project
-                _first_time(file, taken)
 
 
 def _first_time(path: Path, taken: set[tuple[int, int]]) -> bool:

@@ -300,10 +300,16 @@ def _apply_includes(
             if loader.refused("include", target, at, path.parent):
                 continue
             target_path = (path.parent / target).resolve()
-            if target_path in chain or len(chain) > MAX_INCLUDE_DEPTH:
+            if target_path in chain:
                 loader.problems.append(
                     problem("VL003", at, f"include loop: {target} includes itself through {path.name}",
                             "Remove the circular include.", Severity.ERROR)
+                )
+                continue
+            if len(chain) > MAX_INCLUDE_DEPTH:
+                loader.problems.append(
+                    problem("VL003", at, f"include of {target} is nested more than {MAX_INCLUDE_DEPTH} levels deep; "
+                            "not read", "Include the files from fewer levels.", Severity.ERROR)
                 )
                 continue
             if target_path in loader.include_cache:
