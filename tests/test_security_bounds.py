@@ -359,3 +359,24 @@ def test_env_file_problems_are_findings(tmp_path: Path) -> None:
         'app.env:2:1: VL004 [warning] variable name "BAD LINE" cannot contain a space',
         "app.env:3:3: VL004 [warning] unterminated quoted value 'open",
     ], result.stdout
+
+
+@pytest.mark.redis
+def test_redis_server_reloads_a_repeated_include(tmp_path: Path) -> None:
+    """The claim behind the include budget: redis-server loads an included file again each time
+    it is named (a user defined in it is then defined twice), so repeats multiply the work and
+    cannot simply be skipped."""
+    (tmp_path / "users.conf").write_text("user alice on nopass ~* +@all\n")
+    (tmp_path / "redis.conf").write_text("port 0\ninclude ./users.conf\ninclude ./users.conf\n")
+    proc = subprocess.Popen(["redis-server", "redis.conf"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        output = proc.communicate(timeout=10)[0].decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1 and "Duplicate user found" in output, output
+    mine = _run(["--isolated", "--format", "concise", "--select", "VL005", "redis.conf"], tmp_path)
+    assert "users.conf:1:6: VL005 [error] redis-server refuses `user alice" in mine.stdout, mine.stdout
+    assert "Duplicate user found" in mine.stdout
