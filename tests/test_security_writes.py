@@ -365,3 +365,17 @@ def test_a_real_trailing_comment_after_a_json_value_is_still_a_suppression(tmp_p
     path.write_text('{"services": {"web": {"image":"nginx:1.27"}}}  # vantage-lint: disable=VL406\n')
     _cli(["--fix", "--select", "VL007,VL406", "compose.yaml"], tmp_path)
     assert path.read_text() == '{"services": {"web": {"image":"nginx:1.27"}}}\n'
+
+
+def test_the_same_file_linked_from_another_folder_is_another_project(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "compose.yaml").write_text(VERSIONED)
+    (tmp_path / "b" / "compose.yaml").symlink_to("../a/compose.yaml")
+    run = _cli(["--select", "VL006", "--format", "concise", "."], tmp_path)
+    assert [line.split(":")[0] for line in run.stdout.splitlines() if "VL006" in line] == \
+        ["a/compose.yaml", "b/compose.yaml"]
+    fixed = _cli(["--select", "VL006", "--fix", "."], tmp_path)
+    assert fixed.returncode == 0, fixed.stderr  # one file on disk: written once, not "changed on disk"
+    assert (tmp_path / "a" / "compose.yaml").read_text() == VERSIONED.replace('version: "3.8"\n', "")
+    assert (tmp_path / "b" / "compose.yaml").is_symlink()

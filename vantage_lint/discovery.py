@@ -88,9 +88,6 @@ def _add_file(path: Path, compose: list[Target], redis: list[Target], seen: set[
 
 def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Target], seen: set[Path]) -> None:
     visited: set[tuple[int, int]] = set()
-    # Files already taken, by identity: `compose.yaml -> docker-compose.yml` is one file, linted
-    # (and fixed) once, under the name Compose picks first.
-    taken: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(dirpath)
         try:
@@ -104,6 +101,10 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
         visited.add((stat.st_dev, stat.st_ino))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not _excluded(current / d, exclude))
         names = sorted(filenames)
+        # Files of this folder already taken, by identity: `compose.yaml -> docker-compose.yml`
+        # is one file, linted (and fixed) once, under the name Compose picks first. The same
+        # file in another folder is another project (its relative paths resolve there).
+        taken: set[tuple[int, int]] = set()
         for name in names:
             path = current / name
             if _excluded(path, exclude):
