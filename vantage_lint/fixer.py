@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,8 @@ class _Run:
         self.schema_counts: dict[str, int] | None = None
         # path -> (text before the last pass, the fixes that pass applied to it)
         self.last_pass: dict[str, tuple[str, list[Finding]]] = {}
+        # How many findings of each identity the report had before the last pass.
+        self.before: Counter[tuple[str, str, str]] = Counter()
 
     # -- linting --------------------------------------------------------------------------
 
@@ -244,11 +247,13 @@ class _Run:
         if not self.last_pass:
             return False
         counts = _schema_counts(report) if self.schema_counts is not None else {}
-        still = {_identity(f) for f in report.findings}
+        # A finding "stays" when as many findings of its identity remain as before the pass
+        # (another problem of the same rule on the same node may rightly remain).
+        still = Counter(_identity(f) for f in report.findings)
         undone = False
         seen: set[int] = set()
         for path, (previous, applied) in list(self.last_pass.items()):
-            stuck = [f for f in applied if _identity(f) in still]
+            stuck = [f for f in applied if still[_identity(f)] >= self.before.get(_identity(f), 0)]
             if self.schema_counts is not None and counts.get(path, 0) > self.schema_counts.get(path, 0):
                 new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
                 reason = new[0].message if new else "it breaks the Compose schema"
@@ -295,6 +300,7 @@ class _Run:
             return False
         ids = {id(f) for f in accepted}
         also = [dup for dup, original in duplicates if id(original) in ids]
+        self.before = Counter(_identity(f) for f in report.findings)
         self.outcome.fixed += len(accepted) + len(also)
         self.outcome.applied.update(_identity(f) for f in accepted + also)
         self.last_pass = {}
