@@ -288,8 +288,10 @@ def test_a_fix_that_does_not_fix_is_not_repeated(tmp_path, monkeypatch):
 
     monkeypatch.setattr(service_runtime, "_restart_fix", useless)
     _report, code, err = fix([path.name], select=["VL107"])
-    assert path.read_text() == COMPOSE + "# restart later\n"
-    assert "still reported after its fix" in err and code == 1
+    # The useless edit is undone: kept, it would be added again by every run.
+    assert path.read_text() == COMPOSE
+    assert "VL107 not fixed: its edit does not remove the finding" in err and code == 1
+    assert "Fixed 0 findings" in err
 
 
 def test_safe_only_without_unsafe_fixes(tmp_path, monkeypatch):
@@ -319,7 +321,7 @@ def test_diff_writes_nothing_and_masks_secrets(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr()
     assert code == 1
     assert path.read_text() == text
-    assert out.out.startswith("--- docker-compose.yml\n+++ docker-compose.yml\n")  # the diff alone
+    assert out.out.startswith("--- a/docker-compose.yml\n+++ b/docker-compose.yml\n")  # the diff alone
     assert "+    restart: unless-stopped\n" in out.out
     assert "VL107" not in out.out and "VL" not in out.out
     assert "hunter2-very-secret" not in out.out
@@ -333,7 +335,7 @@ def test_diff_applies_with_patch_semantics(tmp_path, monkeypatch):
     _report, code, _err = fix([path.name], select=["VL107"], write=False, diff_out=out)
     assert code == 1
     assert out.getvalue() == (
-        "--- docker-compose.yml\n+++ docker-compose.yml\n@@ -1,3 +1,4 @@\n services:\n   api:\n"
+        "--- a/docker-compose.yml\n+++ b/docker-compose.yml\n@@ -1,3 +1,4 @@\n services:\n   api:\n"
         "-    image: shop/api:1.4.2\n\\ No newline at end of file\n+    image: shop/api:1.4.2\n"
         "+    restart: unless-stopped\n"
     )

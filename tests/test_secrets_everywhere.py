@@ -405,7 +405,7 @@ def test_the_runs_did_what_their_flags_say(runs, stack):
     assert re.search(r"^\s+\d+\s+VL410\s", ANSI.sub("", runs["text-color-statistics"].stdout), re.MULTILINE)
     for name in ("diff", "diff-unsafe-output-baseline"):
         out = runs[name].stdout
-        assert "+++ docker-compose.yml" in out and "+++ docker/redis/redis.conf" in out, name
+        assert "+++ b/docker-compose.yml" in out and "+++ b/docker/redis/redis.conf" in out, name
         assert "+replica-read-only yes" in out, name
         assert "Would fix" in runs[name].stderr, name
     diffed = runs["diff-unsafe-output-baseline"]
@@ -476,7 +476,7 @@ def test_cli_output_shows_no_secret_written_on_its_own_line_or_under_a_pwd_name(
     run = gap_runs[name]
     assert run.returncode in (0, 1), f"{run.args}: exit {run.returncode}\n{run.stderr}"
     if name == "diff-unsafe":
-        assert "+++ compose.yaml" in run.stdout
+        assert "+++ b/compose.yaml" in run.stdout
     else:  # the findings about each secret were printed, masked
         assert masked_forms(run.everything, GAP_SECRETS.values()) == set(GAP_SECRETS.values()), run.args
     assert_no_leak(run, GAP_SECRETS)

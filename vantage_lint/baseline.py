@@ -88,6 +88,8 @@ def read_baseline(path: Path) -> Counter[Key]:
         raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"{path}: not a vantage-lint baseline (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a vantage-lint baseline (JSON nested too deeply)") from None
     entries = data.get("findings") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise BaselineError(f"{path}: not a vantage-lint baseline (no findings list)")

@@ -266,6 +266,8 @@ def _fail(exc: Exception, debug: bool) -> int:
     kind = "error" if isinstance(exc, (UsageError, OSError)) or type(exc).__name__ in (
         "ConfigError", "PluginError", "UsageError", "BaselineError", "PolicyError") else "internal error"
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        message = f"{exc.filename}: {exc.strerror}"
     click.echo(f"vantage-lint: {kind}: {message}", err=True)
     return EXIT_ERROR
 

@@ -212,6 +212,8 @@ def _toml(source: str, path: Path) -> dict[str, Any]:
             line = str(max(1, len(source.splitlines())))
         reason = text.split(" (at ", 1)[0]
         raise ConfigError(f"{_display(path)}:{line}: invalid TOML: {reason}") from None
+    except RecursionError:
+        raise ConfigError(f"{_display(path)}:1: invalid TOML: tables or arrays nested too deeply") from None
 
 
 class _YamlLocator:

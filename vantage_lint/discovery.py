@@ -103,6 +103,10 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
         visited.add((stat.st_dev, stat.st_ino))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not _excluded(current / d, exclude))
         names = sorted(filenames)
+        # Files of this folder already taken, by identity: `compose.yaml -> docker-compose.yml`
+        # is one file, linted (and fixed) once, under the name Compose picks first. The same
+        # file in another folder is another project (its relative paths resolve there).
+        taken: set[tuple[int, int]] = set()
         for name in names:
             path = current / name
             if _excluded(path, exclude):
@@ -111,8 +115,9 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                 bases = DEFAULT_FILES if name in DEFAULT_OVERRIDE_FILES else (name.replace(".override.", ".", 1),)
                 if is_override_name(name) and any((current / n).is_file() for n in bases):
                     continue  # merged with its base file
-                _add_file(path, compose, redis, seen, explicit=False)
-            elif name.endswith(".conf") and _looks_like_redis(path):
+                if _first_time(path, taken):
+                    _add_file(path, compose, redis, seen, explicit=False)
+            elif name.endswith(".conf") and _looks_like_redis(path) and _first_time(path, taken):
                 _add_file(path, compose, redis, seen, explicit=False)
                 if redis and redis[-1].files == [path]:
                     redis[-1].not_redis = _not_redis(path)
@@ -121,6 +126,19 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
 def _redis_name(path: Path) -> bool:
     lowered = path.name.lower()
     return "redis" in lowered or "sentinel" in lowered or "valkey" in lowered
+
+
+def _first_time(path: Path, taken: set[tuple[int, int]]) -> bool:
+    """True the first time a walk meets this file (links followed); a dangling link counts as new."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError):
+        return True
+    identity = (info.st_dev, info.st_ino)
+    if identity in taken:
+        return False
+    taken.add(identity)
+    return True
 
 
 def _looks_like_redis(path: Path) -> bool:

@@ -746,21 +746,56 @@ def _other_content(text: str, mapping: MapNode, cut_start: int, cut_end: int, so
 
 
 def _flow_insert(source: SourceFile, node: Node, entry: str) -> Edit | None:
+    """Insert ``entry`` as the last entry of a flow collection. The last entry's end comes from
+    the node tree, not from the text before the bracket: a comment line before a closing
+    bracket on its own line (``# note\n]``) is not content, and text added there would be a
+    comment too."""
     text = source.text
     close = node.span.end - 1
     if text[close : close + 1] not in ("}", "]"):
         return None
-    pos = close
-    while pos > node.span.start and text[pos - 1] in " \t\r\n":
-        pos -= 1
-    previous = text[pos - 1 : pos]
-    if previous in ("{", "["):
-        content = entry
-    elif previous == ",":
-        content = f" {entry},"
+    last = _flow_last_end(source, node)
+    if last is None:  # empty: right after the opening bracket
+        content_at = _content_start(text, node.span.start)
+        if text[content_at : content_at + 1] not in ("{", "["):
+            return None
+        return Edit(source.path, content_at + 1, content_at + 1, entry)
+    pos = _skip_flow_gap(text, last, close)
+    if text[pos : pos + 1] == ",":  # a trailing comma: the entry goes after it
+        return Edit(source.path, pos + 1, pos + 1, f" {entry},")
+    return Edit(source.path, last, last, f", {entry}")
+
+
+def _flow_last_end(source: SourceFile, node: Node) -> int | None:
+    """End offset of the last entry written inside a flow collection (None when empty)."""
+    ends: list[int] = []
+    inside = node.span.start, node.span.end
+    if isinstance(node, SeqNode):
+        nodes: list[Node] = list(node.items)
+    elif isinstance(node, MapNode):
+        nodes = list(node.items.values())
+        ends.extend(span.end for span in node.keys.values()
+                    if span.path == source.path and inside[0] < span.start < inside[1])
     else:
-        content = f", {entry}"
-    return Edit(source.path, pos, pos, content)
+        return None
+    for item in nodes:
+        if item.span.path == source.path and inside[0] < item.span.start < inside[1]:
+            ends.append(item.span.end)
+    return max(ends) if ends else None
+
+
+def _skip_flow_gap(text: str, pos: int, end: int) -> int:
+    """From ``pos``, skip blanks, line breaks and comments (``#`` after a blank, to the end of
+    its line) up to ``end``; returns the first other offset."""
+    while pos < end:
+        c = text[pos]
+        if c in " \t\r\n":
+            pos += 1
+        elif c == "#" and (pos == 0 or text[pos - 1] in " \t\r\n"):
+            pos = min(_after_line(text, pos), end)
+        else:
+            break
+    return pos
 
 
 # ---------------------------------------------------------------------------------------------

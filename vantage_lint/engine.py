@@ -35,6 +35,9 @@ class Report:
     suppressed: list[Finding] = field(default_factory=list)
     # The context (production / development) each linted project or lone redis.conf ran in.
     contexts: list[DeployContext] = field(default_factory=list)
+    # Files read by more than one project of the run (a redis.conf two stacks mount, a file
+    # both include): a fix there changes the other projects too.
+    shared: set[str] = field(default_factory=set)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -126,6 +129,7 @@ def lint(
     redis = [t for t in targets if t.kind != "compose"]
     linked: set[str] = set()
     contexts: list[DeployContext] = []
+    readers: dict[str, int] = {}
     for batch in (compose, redis):
         if batch is redis:
             batch = [t for t in redis if display_path(t.files[0], cwd) not in linked]
@@ -139,6 +143,7 @@ def lint(
                 contexts.append(where)
             for name in read:
                 files[name] = None
+                readers[name] = readers.get(name, 0) + 1
                 if name.endswith(".conf"):
                     linked.add(name)
     for source in reader.cache.values():
@@ -146,7 +151,8 @@ def lint(
         sources.setdefault(source.path, source)
     findings = _finish(findings, rules, settings)
     report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings,
-                    contexts=contexts)
+                    contexts=contexts,
+                    shared={name for name, count in readers.items() if count > 1})
     from vantage_lint.suppress import apply_suppressions
 
     def read(name: str) -> SourceFile | None:
@@ -338,7 +344,9 @@ class _Runner:
                 project_directory=target.project_directory,
             )
         except OSError as exc:
-            raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
+            if target.explicit:
+                raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
+            return [_unreadable(target.files[0], exc, self.reader.cwd)], [display_path(target.files[0], self.reader.cwd)]
         project.declared_roles = self.settings.roles
         project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
@@ -400,8 +408,11 @@ class _Runner:
 
             return [problem("VL005", exc.span(), exc.message, "Save the file as UTF-8 text.", Severity.ERROR)], [exc.path]
         except OSError as exc:
-            raise UsageError(f"{path}: {exc.strerror or exc}") from None
-        conf = parse_redis_config(source, read=self.reader)
+            if target.explicit:
+                raise UsageError(f"{path}: {exc.strerror or exc}") from None
+            return [_unreadable(path, exc, self.reader.cwd, "VL005")], [display_path(path, self.reader.cwd)]
+        # A redis.conf linted on its own: its folder is the project folder for its includes.
+        conf = parse_redis_config(source, read=self.reader, root=path.absolute().parent)
         findings = list(conf.problems)
         findings.extend(self._redis_rules(conf, None))
         return findings, [f.path for f in conf.files] or [source.path]
@@ -423,6 +434,16 @@ class _Runner:
         except Exception as exc:
             where = getattr(subject, "name", None) or getattr(getattr(subject, "source", None), "path", "")
             raise InternalError(f"rule {rule.code} ({rule.name}) failed on {where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _unreadable(path: Path, exc: OSError, cwd: Path, code: str = "VL001") -> Finding:
+    """A file a folder walk found but cannot read (permissions): a finding, so the walk goes on
+    (named on the command line, the same file is a usage error)."""
+    from vantage_lint.findings import Span, problem
+
+    shown = display_path(path, cwd)
+    return problem(code, Span(shown, 1, 1, 1, 1), f"cannot read the file: {exc.strerror or exc}; not linted",
+                   "Make the file readable by the user that runs vantage-lint, or exclude it.", Severity.ERROR)
 
 
 def _release(project: object) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import difflib
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,10 +112,10 @@ def run_fixes(
                 f"{len(left)} fixable finding{'s' if len(left) != 1 else ''} left as they are"
             )
     exit_code = EXIT_CLEAN
-    changed = [f for f in state.files.values() if f.text != f.original]
+    changed = _one_per_file(state, [f for f in state.files.values() if f.text != f.original])
     if diff_out is not None:
         for file in sorted(changed, key=lambda f: f.source.path):
-            diff_out.write(unified_diff(file.source.path, file.original, file.text))
+            diff_out.write(unified_diff(file.source.path, file.original, file.text, file.source.bom))
         if changed:
             exit_code = EXIT_FINDINGS
     if write:
@@ -127,13 +128,35 @@ def run_fixes(
                     overlay.pop(_key(file.source.real_path), None)
             report = state.lint()
             exit_code = EXIT_ERROR
-    for message in state.outcome.messages:
+    for message in dict.fromkeys(state.outcome.messages):  # one line per problem, in order
         print(message, file=err)
     if exit_code != EXIT_ERROR:  # after a write error, its one line says it all
         print(_summary(report, state.outcome.fixed, unsafe, applied=write), file=err)
     if exit_code == EXIT_CLEAN:
         exit_code = report.exit_code
     return report, exit_code
+
+
+def _one_per_file(state: _Run, changed: list[_File]) -> list[_File]:
+    """One entry per file on disk: a file read under two names (a symbolic link named on the
+    command line beside its target) is one patch and one write; when the two names were fixed
+    differently, neither is written."""
+    by_real: dict[Path | str, list[_File]] = {}
+    for file in changed:
+        real = file.source.real_path
+        by_real.setdefault(_key(real) if real is not None else file.source.path, []).append(file)
+    kept: list[_File] = []
+    for group in by_real.values():
+        first = min(group, key=lambda f: f.source.path)
+        if all(f.text == first.text for f in group):
+            kept.append(first)
+            continue
+        names = ", ".join(sorted(f.source.path for f in group))
+        state.outcome.messages.append(
+            f"vantage-lint: warning: {names} are one file, fixed differently under each name; not written")
+        for f in group:
+            f.text = f.original
+    return kept
 
 
 class _Run:
@@ -151,6 +174,8 @@ class _Run:
         self.schema_counts: dict[str, int] | None = None
         # path -> (text before the last pass, the fixes that pass applied to it)
         self.last_pass: dict[str, tuple[str, list[Finding]]] = {}
+        # How many findings of each identity the report had before the last pass.
+        self.before: Counter[tuple[str, str, str]] = Counter()
 
     # -- linting --------------------------------------------------------------------------
 
@@ -177,6 +202,16 @@ class _Run:
                 self.outcome.refused.add(_identity(f))
                 self.outcome.messages.append(f"vantage-lint: warning: {f.span}: {f.code} fix ignored: it edits "
                                              "outside the file (a bug in the rule)")
+                continue
+            shared = sorted({e.path for e in edits if e.path in report.shared})
+            if shared and (f.fix.applicability is Applicability.UNSAFE or not self.unsafe):  # type: ignore[union-attr]
+                # The sharing rule of the Compose side: a safe fix of a file other projects read
+                # becomes unsafe, an unsafe one is withheld.
+                self.outcome.refused.add(_identity(f))
+                self.outcome.messages.append(
+                    f"vantage-lint: warning: {f.span}: {f.code} not fixed: {shared[0]} is read by other projects "
+                    "of this run too, and the fix would change them"
+                    + ("; --unsafe-fixes applies it" if f.fix.applicability is Applicability.SAFE else ""))  # type: ignore[union-attr]
                 continue
             if _identity(f) in self.outcome.applied:
                 # Its fix was applied and the finding is still there: applying it again would
@@ -205,29 +240,42 @@ class _Run:
             self.schema_counts = _schema_counts(report)
 
     def schema_regressions(self, report: Report) -> bool:
-        """Undo the last pass in every file where it added VL002 (schema) findings; True when
-        something was undone (the caller lints again)."""
-        if self.schema_counts is None or not self.last_pass:
+        """Undo the last pass in every file where it added VL002 (schema) findings, or where a
+        fix it applied did not remove its own finding (its edit landed where it has no effect,
+        and would be added again on every run); True when something was undone (the caller
+        lints again, and the other fixes of that pass are computed afresh)."""
+        if not self.last_pass:
             return False
-        counts = _schema_counts(report)
+        counts = _schema_counts(report) if self.schema_counts is not None else {}
+        # A finding "stays" when as many findings of its identity remain as before the pass
+        # (another problem of the same rule on the same node may rightly remain).
+        still = Counter(_identity(f) for f in report.findings)
         undone = False
         seen: set[int] = set()
         for path, (previous, applied) in list(self.last_pass.items()):
-            if counts.get(path, 0) <= self.schema_counts.get(path, 0):
+            stuck = [f for f in applied if still[_identity(f)] >= self.before.get(_identity(f), 0)]
+            if self.schema_counts is not None and counts.get(path, 0) > self.schema_counts.get(path, 0):
+                new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
+                reason = new[0].message if new else "it breaks the Compose schema"
+                refuse = applied
+                why = f"the fixed file would be rejected (VL002: {reason})"
+            elif stuck:
+                refuse = stuck
+                why = "its edit does not remove the finding (a bug in the rule); the file is left as it was"
+            else:
                 continue
-            new = [f for f in report.findings if f.code == "VL002" and f.span.path == path]
-            reason = new[0].message if new else "it breaks the Compose schema"
             file = self.files[path]
             file.text = previous
             self._publish(file)
             self.outcome.fixed -= len([f for f in applied if id(f) not in seen])
             seen.update(id(f) for f in applied)
             for finding in applied:
+                # The others of this pass may be applied again in the next one.
+                self.outcome.applied.discard(_identity(finding))
+            for finding in refuse:
                 self.outcome.refused.add(_identity(finding))
                 self.outcome.messages.append(
-                    f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: the fixed file would be "
-                    f"rejected (VL002: {reason})"
-                )
+                    f"vantage-lint: warning: {finding.span}: {finding.code} not fixed: {why}")
             undone = True
         self.last_pass = {}
         return undone
@@ -252,6 +300,7 @@ class _Run:
             return False
         ids = {id(f) for f in accepted}
         also = [dup for dup, original in duplicates if id(original) in ids]
+        self.before = Counter(_identity(f) for f in report.findings)
         self.outcome.fixed += len(accepted) + len(also)
         self.outcome.applied.update(_identity(f) for f in accepted + also)
         self.last_pass = {}
@@ -316,10 +365,12 @@ class _Run:
     # -- writing --------------------------------------------------------------------------
 
     def write(self, changed: list[_File]) -> list[_File]:
-        """Write every changed file; returns those that could not be written."""
+        """Write every changed file; returns those that could not be written. When some were
+        written and some not, one line says which is which (the written ones stay fixed)."""
         from vantage_lint.fsutil import atomic_write_bytes
 
         failed: list[_File] = []
+        written: list[str] = []
         for file in sorted(changed, key=lambda f: f.source.path):
             real = file.source.real_path
             if real is None:
@@ -332,12 +383,22 @@ class _Run:
                     on_disk = handle.read()
                 if on_disk != file.source.encode(file.original):
                     raise OSError(f"{file.source.path} changed on disk while it was being fixed; not written")
-                atomic_write_bytes(real, file.source.encode(file.text))
+                atomic_write_bytes(real, file.source.encode(file.text), protect=True)
             except OSError as exc:
                 message = f"cannot write {file.source.path}: {exc.strerror}" if exc.strerror else str(exc)
                 self.outcome.messages.append(f"vantage-lint: error: {message.splitlines()[0]}")
                 failed.append(file)
+            else:
+                written.append(file.source.path)
+        if failed and written:
+            self.outcome.messages.append(
+                f"vantage-lint: wrote {_names(written)}; not written: {_names([f.source.path for f in failed])}")
         return failed
+
+
+def _names(paths: list[str]) -> str:
+    shown = ", ".join(paths[:10])
+    return shown + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,14 +537,17 @@ def _strip_lines(message: str) -> str:
 # Output
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of one file (``--- path`` / ``+++ path``, applies with ``patch -p0``),
-    every line masked by :func:`vantage_lint.secrets.redact_source_line` (secrets the file
-    reveals anywhere are masked on every line, before and after the change)."""
+def unified_diff(path: str, before: str, after: str, bom: str = "") -> str:
+    """A unified diff of one file in git's form (``--- a/path`` / ``+++ b/path``: applies with
+    ``git apply`` or ``patch -p1``), every line masked by
+    :func:`vantage_lint.secrets.redact_source_line` (secrets the file reveals anywhere are
+    masked on every line, before and after the change). ``bom`` is the file's byte order mark,
+    which is part of its first line on disk, so a patch must show it to apply."""
     from vantage_lint.secrets import redact_source_line
 
     out: list[str] = []
-    lines = difflib.unified_diff(_LINES.findall(before), _LINES.findall(after), fromfile=path, tofile=path)
+    lines = difflib.unified_diff(_LINES.findall(bom + before), _LINES.findall(bom + after),
+                                 fromfile=f"a/{path}", tofile=f"b/{path}")
     for line in lines:
         if line.startswith(("---", "+++", "@@")):
             out.append(line if line.endswith("\n") else line + "\n")

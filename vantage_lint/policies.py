@@ -17,6 +17,7 @@ from typing import Any
 
 from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.budget import BudgetExceeded, time_budget
 from vantage_lint.findings import Finding, Severity, Span
 from vantage_lint.registry import Rule
 from vantage_lint.secrets import is_secret_name, mask, redact
@@ -25,6 +26,11 @@ PLACEHOLDERS = ("service", "error", "path", "value")
 # Service keys whose list form Compose reads as a mapping; policies see the mapping form.
 NORMALIZED_KEYS = ("environment", "labels", "annotations", "extra_hosts", "sysctls")
 MAX_ERROR_TEXT = 200
+# Python's regular expressions backtrack (`^(a+)+$` on 40 characters runs for hours), and
+# a policy's `pattern` meets values an attacker wrote. Each evaluation gets this budget; a
+# policy that exceeds it this many times is not evaluated again in the run.
+POLICY_BUDGET_S = 1.0
+MAX_TIMEOUTS = 3
 
 
 class PolicyError(Exception):
@@ -143,14 +149,21 @@ def _refs(node: Any) -> Iterator[str]:
 
 
 def _check_template(message: str) -> None:
+    """Only the bare placeholders: a format spec (``{service:>9999999999}`` pads to gigabytes,
+    ``{service:d}`` fails on a string) or a conversion would run on values from linted files."""
     try:
-        fields = [field for _text, field, _spec, _conv in string.Formatter().parse(message) if field is not None]
+        parts = [(field, spec, conv) for _text, field, spec, conv in string.Formatter().parse(message)
+                 if field is not None]
     except ValueError as exc:
         raise PolicyError("message", f"bad placeholder: {exc}; write {{{{ and }}}} for literal braces") from None
-    for field in fields:
+    allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    for field, spec, conv in parts:
         if field not in PLACEHOLDERS:
-            allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise PolicyError("message", f"unknown placeholder {{{field}}}; use {allowed}")
+        if spec or conv:
+            written = "{" + field + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise PolicyError("message", f"placeholder {written} has a format spec or conversion; "
+                                         f"write {{{field}}} alone")
 
 
 def _short(text: str) -> str:
@@ -167,6 +180,7 @@ class _Policy:
         self.roles = roles
         self.globs = globs
         self.validator = validator
+        self.timeouts = 0
 
     def _wanted(self, name: str | None) -> bool:
         if not self.globs:
@@ -180,7 +194,11 @@ class _Policy:
             if not self._wanted(service.name):
                 continue
             view = service_view(service.node)
-            for error in self._errors(view.plain()):
+            errors = self._errors(view.plain())
+            if errors is None:
+                yield ctx.finding(service.key_span, self._timed_out(f"service {service.name}"), service=service.name)
+                continue
+            for error in errors:
                 path = list(error.absolute_path)
                 at, value = node_at(view, path, service.key_span)
                 yield ctx.finding(at, self._message(service.name, error, path, value), service=service.name)
@@ -190,15 +208,33 @@ class _Policy:
         if self.globs and not self._wanted(service):
             return
         instance, spans, default = redis_view(conf)
-        for error in self._errors(instance):
+        errors = self._errors(instance)
+        if errors is None:
+            yield ctx.finding(default, self._timed_out(service or "redis.conf"))
+            return
+        for error in errors:
             path = list(error.absolute_path)
             at = spans.get(str(path[0]), default) if path else default
             value = instance.get(str(path[0])) if path else None
             yield ctx.finding(at, self._message(service or "", error, path, value))
 
-    def _errors(self, instance: Any) -> list[Any]:
-        errors = list(self.validator.iter_errors(instance))
+    def _errors(self, instance: Any) -> list[Any] | None:
+        """The schema's errors for ``instance``; None when the evaluation ran out of time (a
+        ``pattern`` that backtracks on a value from the linted file)."""
+        if self.timeouts >= MAX_TIMEOUTS:
+            return None  # this policy already cost its budget several times: do not try again
+        try:
+            with time_budget(POLICY_BUDGET_S):
+                errors = list(self.validator.iter_errors(instance))
+        except BudgetExceeded:
+            self.timeouts += 1
+            return None
         return sorted(errors, key=lambda e: ([str(p) for p in e.absolute_path], e.message))
+
+    def _timed_out(self, what: str) -> str:
+        # Fails closed: a value crafted to make the check slow must not pass it.
+        return (f"{what}: policy {self.code} was not evaluated: its schema ran past the {POLICY_BUDGET_S:g} s budget "
+                "(a pattern with nested quantifiers backtracks on this value); counted as failing")
 
     def _message(self, service: str, error: Any, path: list[Any], value: Any) -> str:
         fields = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from vantage_lint.findings import Span
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+_BREAKS = re.compile(r"\r\n|\r|\n")
 MAX_LINE_CHARS = 1024 * 1024
 
 
@@ -46,10 +48,21 @@ class SourceFile:
     _line_starts: list[int] = field(default_factory=list, repr=False)
     # The node tree the Compose loader built from ``text`` (reused by fixers to learn the style).
     yaml_root: Any = field(default=None, repr=False, compare=False)
+    # A lone CR ends a line too (YAML: line breaks are LF, CRLF and CR). redis.conf and .env
+    # files are split on LF only, as redis-server and Compose split them.
+    cr_breaks: bool = field(default=False, repr=False, compare=False)
+
+    def use_cr_breaks(self) -> None:
+        if not self.cr_breaks:
+            self.cr_breaks = True
+            self._line_starts = []
 
     @property
     def line_starts(self) -> list[int]:
         if not self._line_starts:
+            if self.cr_breaks:
+                self._line_starts = [0] + [m.end() for m in _BREAKS.finditer(self.text)]
+                return self._line_starts
             starts = [0]
             find = self.text.find
             pos = find("\n")
@@ -80,6 +93,13 @@ class SourceFile:
     def line_span(self, line: int) -> Span:
         """The span of a whole 1-based line without its line break."""
         start = self.offset(line, 1)
+        if self.cr_breaks:
+            starts = self.line_starts
+            index = max(1, min(line, len(starts)))
+            end = starts[index] if index < len(starts) else len(self.text)
+            while end > start and self.text[end - 1] in "\r\n":
+                end -= 1
+            return self.span(start, end)
         end = self.text.find("\n", start)
         if end == -1:
             end = len(self.text)

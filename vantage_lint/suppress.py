@@ -37,6 +37,7 @@ _DIRECTIVE = re.compile(r"\s*vantage-lint(?P<colon>\s*:)?\s*(?P<rest>.*)$", re.I
 _VERB = re.compile(r"(?P<verb>[A-Za-z][A-Za-z-]*)\s*(?P<eq>=)?")
 _TOKEN = re.compile(r"[^\s,]+")
 _CODE_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+_YAML_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class SuppressedFinding(Finding):
@@ -69,9 +70,17 @@ class Comment:
         self.own_line = own_line
 
 
-def _lines(text: str) -> Iterator[tuple[int, int, str]]:
+def _lines(text: str, yaml: bool = False) -> Iterator[tuple[int, int, str]]:
     """(1-based number, offset, text without the line break) of each line. Only ``\n`` ends a
-    line, as in :class:`SourceFile` positions (``str.splitlines`` also splits on \f, \x1c...)."""
+    line, as in :class:`SourceFile` positions (``str.splitlines`` also splits on \f, \x1c...);
+    in YAML a lone ``\r`` does too, as in the positions of a YAML file that has one."""
+    if yaml and "\r" in text and text.count("\r") != text.count("\r\n"):
+        start = 0
+        for number, match in enumerate(_YAML_BREAK.finditer(text), 1):
+            yield number, start, text[start:match.start()]
+            start = match.end()
+        yield text.count("\n") + text.count("\r") - text.count("\r\n") + 1, start, text[start:]
+        return
     offset = 0
     for number, raw in enumerate(text.split("\n"), 1):
         yield number, offset, raw[:-1] if raw.endswith("\r") else raw
@@ -82,7 +91,7 @@ def yaml_comments(text: str) -> Iterator[Comment]:
     """Comments of a YAML text, skipping ``#`` inside quoted scalars and block scalars."""
     quote = ""
     block_parent: int | None = None  # indent of the node owning an open block scalar
-    for number, line_start, body in _lines(text):
+    for number, line_start, body in _lines(text, yaml=True):
         stripped = body.lstrip(" ")
         indent = len(body) - len(stripped)
         if block_parent is not None:
@@ -128,6 +137,12 @@ class _LineScanner:
                 continue
             if c in "\"'" and at_token_start:
                 self.quote = c
+                i += 1
+                continue
+            if c == ":" and i > 0 and body[i - 1] in "\"'":
+                # A JSON-like key (`"command":"echo # x"`): its `:` needs no blank after it,
+                # and a quote right after it opens the value.
+                at_token_start = True
                 i += 1
                 continue
             if c in "[{,":
@@ -320,14 +335,22 @@ def _first_content_line(lines: list[str], yaml: bool) -> int:
 def directives_of(source: SourceFile) -> list[Directive]:
     if "vantage-lint" not in source.text.lower():
         return []  # the common case: no scan at all
-    lines = [body for _number, _offset, body in _lines(source.text)]
     yaml = source.path.endswith(YAML_SUFFIXES)
+    lines = [body for _number, _offset, body in _lines(source.text, yaml)]
     first_content = _first_content_line(lines, yaml)
     found: list[Directive] = []
+    scalars: list[tuple[int, int]] | None = None
     for comment in comments_of(source):
         directive = parse_directive(source, comment)
         if directive is None:
             continue
+        if yaml:
+            # The parser has the last word: a `#` inside a scalar is text, whatever the
+            # scanner thought (a fix would otherwise delete part of a value).
+            if scalars is None:
+                scalars = _scalar_ranges(source)
+            if _inside_scalar(scalars, comment.start):
+                continue
         if directive.problem is None:
             if directive.kind == "file":
                 if comment.line > first_content:
@@ -338,6 +361,35 @@ def directives_of(source: SourceFile) -> list[Directive]:
                 directive.target_line = comment.line
         found.append(directive)
     return found
+
+
+def _scalar_ranges(source: SourceFile) -> list[tuple[int, int]]:
+    """(start, end) offsets of the scalars written in ``source``, sorted by start."""
+    from vantage_lint.compose.nodes import MapNode, ScalarNode, walk
+
+    root = source.yaml_root
+    if root is None:  # released after its project was linted: parse again (only files with directives)
+        from vantage_lint.compose.yaml_loader import parse_yaml
+
+        root = parse_yaml(source).root
+    ranges: set[tuple[int, int]] = set()
+    for node in walk(root):
+        if isinstance(node, ScalarNode):
+            spans = [node.span]
+        elif isinstance(node, MapNode):
+            spans = list(node.keys.values())  # quoted keys are scalars too
+        else:
+            continue
+        ranges.update((s.start, s.end) for s in spans if s.path == source.path and s.end > s.start)
+    return sorted(ranges)
+
+
+def _inside_scalar(ranges: list[tuple[int, int]], offset: int) -> bool:
+    import bisect
+
+    index = bisect.bisect_right(ranges, (offset, float("inf"))) - 1
+    # Scalars do not overlap, so only the last one starting at or before ``offset`` can hold it.
+    return index >= 0 and ranges[index][0] <= offset < ranges[index][1]
 
 
 # --- x-vantage ignore ---------------------------------------------------------------------------

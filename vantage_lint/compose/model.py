@@ -16,7 +16,8 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child, scalar_text, sub_span
 from vantage_lint.compose.roles import service_roles
 from vantage_lint.compose.units import compose_bytes, compose_cpus
-from vantage_lint.findings import Span
+from vantage_lint.findings import Severity, Span, problem
+from vantage_lint.source import SourceError
 
 if TYPE_CHECKING:
     from vantage_lint.compose.project import Project
@@ -273,17 +274,43 @@ class Service:
     def env_file_entries(self) -> list[EnvVar]:
         from vantage_lint.compose.dotenv import parse_dotenv
 
+        from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
+
         entries: list[EnvVar] = []
-        reader = self.project.reader
-        for path, _node, _required in self.env_file_paths:
-            if reader is None or not path.is_file():
+        project = self.project
+        reader = project.reader
+        for path, node, _required in self.env_file_paths:
+            written = node.text if isinstance(node, ScalarNode) else str(path)
+            reason = bad_path(str(path))
+            if reason is not None:
+                project.report_once(problem("VL003", node.span, f"env_file path {reason}; not read",
+                                            "Fix the path.", Severity.ERROR))
+                continue
+            if outside(path, project.directory):
+                project.report_once(problem("VL003", node.span,
+                                            f"env_file '{written}' is outside the project folder; not read",
+                                            OUTSIDE_HINT, Severity.WARNING))
+                continue
+            if reader is None or not is_file(path):
                 continue
             try:
                 source = reader(path)
-            except Exception:
+            except SourceError as exc:
+                project.report_once(problem("VL001", exc.span(), exc.message, "Save the file as UTF-8 text.",
+                                            Severity.ERROR))
                 continue
-            self.project.sources.setdefault(source.path, source)
-            parsed, _issues = parse_dotenv(source.text, self.project.env)
+            except OSError as exc:
+                project.report_once(problem("VL003", node.span,
+                                            f"cannot read env_file '{written}': {exc.strerror or exc}",
+                                            "Make the file readable or fix the path.", Severity.ERROR))
+                continue
+            project.sources.setdefault(source.path, source)
+            parsed, issues = parse_dotenv(source.text, project.env)
+            for issue in issues:
+                # Compose reads env_file lines as it reads .env: the same problems, the same code.
+                at = Span(source.path, issue.line, issue.column, issue.line, issue.column)
+                project.report_once(problem("VL004", at, issue.message, "Fix the line in the env file.",
+                                            Severity.WARNING))
             for entry in parsed:
                 value_span = source.span(entry.value_start, entry.value_end)
                 name_start = source.offset(entry.line, entry.column)

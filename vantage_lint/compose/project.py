@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
 from vantage_lint.compose.merge import RESET_TAG, merge
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
@@ -52,10 +53,19 @@ class Project:
     # A non-default-named file found by a folder walk: likely a fragment layered with -f over
     # another file, so references to things it does not define are not errors.
     fragment: bool = False
+    _reported: set[tuple[str, str, int, int, str]] = field(default_factory=set, repr=False)
 
     def top(self, key: str) -> MapNode | None:
         node = self.root.get(key) if self.root is not None else None
         return node if isinstance(node, MapNode) else None
+
+    def report_once(self, finding: Finding) -> None:
+        """Add a problem found while reading the project (a file several services name is
+        reported once)."""
+        key = (finding.code, finding.span.path, finding.span.line, finding.span.column, finding.message)
+        if key not in self._reported:
+            self._reported.add(key)
+            self.problems.append(finding)
 
     @property
     def main_path(self) -> str:
@@ -97,6 +107,26 @@ class _Loader:
         self.problems: list[Finding] = []
         self.sources: dict[str, SourceFile] = {}
         self.yaml_cache: dict[Path, MapNode | None] = {}
+        # Included files, as included (their own includes and extends applied): each is read
+        # and parsed once however many files include it (a diamond of includes stays linear).
+        self.include_cache: dict[Path, MapNode | None] = {}
+        # The project folder: files that the linted files name outside it are never opened.
+        self.root: Path | None = None
+
+    def refused(self, what: str, target: str, at: Span, folder: Path) -> bool:
+        """Report and refuse a path written in a file that may not be opened: a name no file
+        system accepts, or a file outside the project folder. True when refused."""
+        reason = bad_path(target)
+        if reason is not None:
+            self.problems.append(problem("VL003", at, f"{what} path {reason}; not read",
+                                         "Fix the path.", Severity.ERROR))
+            return True
+        base = self.root
+        if base is not None and outside(folder / target, base):
+            self.problems.append(problem("VL003", at, f"{what} '{target}' is outside the project folder; not read",
+                                         OUTSIDE_HINT, Severity.WARNING))
+            return True
+        return False
 
     def read(self, path: Path, at: Span | None) -> SourceFile | None:
         try:
@@ -154,6 +184,7 @@ def load_project(
     environ = dict(os.environ if environ is None else environ)
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
+    loader.root = directory
     env = _interpolation_env(loader, directory, env_files, environ)
     # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
     # known before the files are interpolated, so only the folder counts here).
@@ -181,6 +212,8 @@ def load_project(
         reader=reader,
     )
     project.services = build_services(project)
+    for service in project.services.values():
+        service.env_file_entries  # noqa: B018  read now: its problems are the loader's findings
     return project
 
 
@@ -264,24 +297,37 @@ def _apply_includes(
     result = root.copy()
     for entry in include.items:
         for target, at in _include_paths(entry):
+            if loader.refused("include", target, at, path.parent):
+                continue
             target_path = (path.parent / target).resolve()
-            if target_path in chain or len(chain) > MAX_INCLUDE_DEPTH:
+            if target_path in chain:
                 loader.problems.append(
                     problem("VL003", at, f"include loop: {target} includes itself through {path.name}",
                             "Remove the circular include.", Severity.ERROR)
                 )
                 continue
-            if not target_path.is_file():
+            if len(chain) > MAX_INCLUDE_DEPTH:
                 loader.problems.append(
-                    problem("VL003", at, f"included file {target} does not exist",
-                            "Fix the include path or create the file.", Severity.ERROR)
+                    problem("VL003", at, f"include of {target} is nested more than {MAX_INCLUDE_DEPTH} levels deep; "
+                            "not read", "Include the files from fewer levels.", Severity.ERROR)
                 )
                 continue
-            _, included = loader.load_yaml(target_path, env, at)
+            if target_path in loader.include_cache:
+                included = loader.include_cache[target_path]
+            else:
+                if not is_file(target_path):
+                    loader.problems.append(
+                        problem("VL003", at, f"included file {target} does not exist",
+                                "Fix the include path or create the file.", Severity.ERROR)
+                    )
+                    continue
+                _, included = loader.load_yaml(target_path, env, at)
+                if included is not None:
+                    included = _apply_includes(loader, included, target_path, env, chain + (target_path,))
+                    _resolve_all_extends(loader, included, target_path, env)
+                loader.include_cache[target_path] = included
             if included is None:
                 continue
-            included = _apply_includes(loader, included, target_path, env, chain + (target_path,))
-            _resolve_all_extends(loader, included, target_path, env)
             for section in ("services", "networks", "volumes", "secrets", "configs"):
                 _copy_section(loader, result, included, section, at)
     return result
@@ -321,9 +367,10 @@ def _resolve_all_extends(loader: _Loader, root: MapNode, path: Path, env: Mappin
     if not isinstance(services, MapNode):
         return
     resolved = services.copy()
+    done: dict[tuple[Path, str], MapNode] = {}  # a base shared by many services is merged once
     for name, node in services.items.items():
         if isinstance(node, MapNode) and "extends" in node.items:
-            resolved.set(name, _extended(loader, services, name, path, env, ((path.resolve(), name),)), services.keys[name])
+            resolved.set(name, _extended(loader, services, name, path, env, done), services.keys[name])
     root.set("services", resolved, root.keys["services"])
 
 
@@ -333,32 +380,75 @@ def _extended(
     name: str,
     path: Path,
     env: Mapping[str, str],
-    chain: tuple[tuple[Path, str], ...],
+    done: dict[tuple[Path, str], MapNode],
 ) -> MapNode:
-    """The service ``name`` of ``services`` with its ``extends`` chain applied."""
-    node = services.items[name]
-    assert isinstance(node, MapNode)
-    extends = node.get("extends")
-    own = node.copy()
-    own.remove("extends")
-    if extends is None:
-        return node
+    """The service ``name`` of ``services`` with its ``extends`` chain applied. The chain is
+    walked in a loop, not by recursion, so its length is bounded only by the file's size."""
+    steps: list[tuple[MapNode, MapNode, str, tuple[Path, str]]] = []  # (node, own, name, key)
+    seen: set[tuple[Path, str]] = set()
+    base: MapNode
+    while True:
+        node = services.items[name]
+        assert isinstance(node, MapNode)
+        key = (path.resolve(), name)
+        if key in done:
+            base = done[key]
+            break
+        seen.add(key)
+        extends = node.get("extends")
+        if extends is None:
+            base = node
+            break
+        own = node.copy()
+        own.remove("extends")
+        found = _extends_base(loader, services, node, extends, path, env, seen, lambda: [s[2] for s in steps] + [name])
+        if found is None:
+            base = own
+            done[key] = own
+            break
+        steps.append((node, own, name, key))
+        services, name, path = found
+    for node, own, step_name, key in reversed(steps):
+        result = merge(base, own, ("services", step_name))
+        assert isinstance(result, MapNode)
+        result.span = node.span
+        result.key_span = node.key_span
+        done[key] = base = result
+    return base
+
+
+def _extends_base(
+    loader: _Loader,
+    services: MapNode,
+    node: MapNode,
+    extends: Node,
+    path: Path,
+    env: Mapping[str, str],
+    seen: set[tuple[Path, str]],
+    names: Callable[[], list[str]],
+) -> tuple[MapNode, str, Path] | None:
+    """Where one ``extends`` points: (the services mapping, the service name, its file), or
+    None when it points nowhere usable (reported, except a malformed value: the schema's)."""
     base_name, base_file = _extends_target(extends)
     at = node.key_at("extends")
     if base_name is None:
-        return own  # the schema rule reports the malformed value
+        return None
     base_services = services
     base_path = path
     if base_file is not None and _is_remote(base_file):
-        return own  # a git/OCI remote resource: not available offline
+        return None  # a git/OCI remote resource: not available offline
     if base_file is not None:
+        file_node = extends.get("file") if isinstance(extends, MapNode) else None
+        where = file_node.span if isinstance(file_node, ScalarNode) else at
+        if loader.refused("extends file", base_file, where, path.parent):
+            return None
         base_path = (path.parent / base_file).resolve()
-        if not base_path.is_file():
+        if not is_file(base_path):
             loader.problems.append(
                 problem("VL003", at, f'extends file "{base_file}" does not exist',
                         "Fix the file path of extends.", Severity.ERROR)
             )
-            return own
+            return None
         root = loader.yaml_cache.get(base_path)
         if base_path not in loader.yaml_cache:
             _, root = loader.load_yaml(base_path, env, at)
@@ -368,29 +458,22 @@ def _extended(
             loader.problems.append(
                 problem("VL003", at, f'extends file "{base_file}" has no services', "Fix extends.", Severity.ERROR)
             )
-            return own
+            return None
         base_services = found
-    key = (base_path.resolve(), base_name)
-    if key in chain:
-        loop = " -> ".join(n for _, n in chain) + f" -> {base_name}"
+    if (base_path.resolve(), base_name) in seen:
+        loop = " -> ".join(names()) + f" -> {base_name}"
         loader.problems.append(
             problem("VL003", at, f"extends cycle: {loop}", "Break the cycle of extends.", Severity.ERROR)
         )
-        return own
-    base_node = base_services.items.get(base_name)
-    if not isinstance(base_node, MapNode):
+        return None
+    if not isinstance(base_services.items.get(base_name), MapNode):
         where = f' in "{base_file}"' if base_file else ""
         loader.problems.append(
             problem("VL003", at, f'extends names service "{base_name}"{where}, which does not exist',
                     "Name an existing service in extends.", Severity.ERROR)
         )
-        return own
-    base = _extended(loader, base_services, base_name, base_path, env, chain + (key,))
-    result = merge(base, own, ("services", name))
-    assert isinstance(result, MapNode)
-    result.span = node.span
-    result.key_span = node.key_span
-    return result
+        return None
+    return base_services, base_name, base_path
 
 
 def _is_remote(reference: str) -> bool:

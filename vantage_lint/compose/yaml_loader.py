@@ -89,6 +89,8 @@ class LoadedYaml:
 def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> LoadedYaml:
     """Parse ``source`` into nodes; ``env`` enables Compose interpolation of string values."""
     result = LoadedYaml(source, None)
+    if "\r" in source.text and source.text.count("\r") != source.text.count("\r\n"):
+        source.use_cr_breaks()  # lone CRs end lines for YAML: findings go on the lines editors show
     try:
         raw_root = _compose(source.text)
     except RecursionError:
@@ -136,7 +138,10 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
 
 def _syntax_problem(source: SourceFile, exc: Exception) -> Finding:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    if mark is not None and getattr(mark, "index", None) is not None and has_odd_line_breaks(source.text):
+    position = getattr(exc, "position", None)  # a reader error (control character) has no mark
+    if mark is None and isinstance(position, int) and not isinstance(position, bool):
+        start = min(max(position, 0), len(source.text))
+    elif mark is not None and getattr(mark, "index", None) is not None and has_odd_line_breaks(source.text):
         start = min(max(mark.index, 0), len(source.text))
     elif mark is not None and getattr(mark, "line", None) is not None:
         start = source.offset(mark.line + 1, mark.column + 1)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
@@ -60,6 +61,10 @@ CANT_OPEN = "Fatal error, can't open config file"
 
 MAX_PROBLEMS = 100
 MAX_INCLUDE_DEPTH = 16
+# Includes may repeat (a file included by several others, at every level): redis-server
+# reloads it each time, so the work doubles per level. Past these totals the rest is not read.
+MAX_INCLUDE_LOADS = 10_000
+MAX_INCLUDE_CHARS = 16 * 1024 * 1024
 TEMPLATE_MARKERS = ("{{", "{%", "<%")
 SENSITIVE = frozenset({"requirepass", "masterauth", "masteruser", "tls-key-file-pass", "tls-client-key-file-pass"})
 # Per-line directives: repeating them is not "the last one wins".
@@ -72,6 +77,9 @@ _KEYSPACE_EVENTS = frozenset("Ag$lshzxeKEtmdn")
 _GLOB_CHARS = ("*", "?", "[")
 
 Reader = Callable[[Path], SourceFile]
+# An absolute container path to the host file a bind mount serves there (None: no bind mount
+# of the service provides it). Paths in a redis.conf are paths inside the container.
+ContainerPaths = Callable[[str], "Path | None"]
 
 
 @dataclass(slots=True)
@@ -101,13 +109,14 @@ class RedisConfig:
     kind: str = "redis"  # "redis", "sentinel", "template" or "other" (not a redis.conf)
     version: tuple[int, int] | None = None
     _state: _State | None = field(default=None, repr=False)
+    # (number of directives it was built from, canonical name -> last directive)
+    _last: tuple[int, dict[str, Directive]] | None = field(default=None, repr=False, compare=False)
 
     def get(self, canonical: str) -> Directive | None:
         """The effective (last) directive of that name."""
-        for directive in reversed(self.directives):
-            if directive.canonical == canonical:
-                return directive
-        return None
+        if self._last is None or self._last[0] != len(self.directives):
+            self._last = (len(self.directives), {d.canonical: d for d in self.directives})
+        return self._last[1].get(canonical)
 
     def all(self, canonical: str) -> list[Directive]:
         return [d for d in self.directives if d.canonical == canonical]
@@ -180,12 +189,16 @@ def parse_redis_config(
     read: Reader | None = None,
     version: tuple[int, int] | None = None,
     root: Path | None = None,
+    container: ContainerPaths | None = None,
 ) -> RedisConfig:
     """Parse ``source`` and the files it includes; ``version`` is the Redis major.minor when
     known (from the image tag), else any 7.x is assumed. With ``root`` (the project folder), an
-    ``include`` of a file outside it is reported and never opened."""
+    ``include`` of a file outside it is reported and never opened. With ``container`` (the
+    service's mounts), an absolute ``include`` path is a container path, read from the host
+    file mounted there."""
     loader = _Loader(read or _default_reader, version, _State())
     loader.root = _resolve(root) if root is not None else None
+    loader.container = container
     base = source.real_path.parent if source.real_path is not None else Path.cwd()
     loader.base_dir = base
     kind = loader.load_main(source)
@@ -200,6 +213,9 @@ def config_from_args(
     base: RedisConfig | None,
     *,
     version: tuple[int, int] | None = None,
+    read: Reader | None = None,
+    root: Path | None = None,
+    container: ContainerPaths | None = None,
 ) -> RedisConfig:
     """Add redis-server command-line options (the argv after the config path) to ``base``, the
     way redis-server appends them to the file: each ``--name`` starts a line, the words after it
@@ -209,11 +225,15 @@ def config_from_args(
     if base is not None and version is None:
         version = base.version
     state = base._state.copy() if base is not None and base._state is not None else _State()
-    loader = _Loader(_default_reader, version, state)
+    loader = _Loader(read or _default_reader, version, state)
+    loader.root = _resolve(root) if root is not None else None
+    loader.container = container
     if base is not None:
         loader.directives = list(base.directives)
+        loader.last = {d.canonical: d for d in base.directives}
         loader.problems = list(base.problems)
         loader.files = list(base.files)
+        loader.file_ids = {id(f) for f in base.files}
         loader.seen = {(f.span.path, f.span.start, f.message) for f in base.problems}
     for words in _option_lines(args):
         loader.load_option(words, args, spans)
@@ -304,7 +324,8 @@ def _sniff_names() -> frozenset[str]:
 
 class _Loader:
     __slots__ = ("read", "version", "vkey", "modern", "state", "directives", "problems", "files",
-                 "base_dir", "stack", "kind", "seen", "root")
+                 "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted", "file_ids",
+                 "outside_cache", "identities", "last")
 
     def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State):
         self.read = read
@@ -313,9 +334,17 @@ class _Loader:
         self.modern = self.vkey != "6.2"
         self.state = state
         self.directives: list[Directive] = []
+        self.last: dict[str, Directive] = {}  # the effective directive of each canonical name
         self.problems: list[Finding] = []
         self.root: Path | None = None
+        self.container: ContainerPaths | None = None
+        self.loads = 0          # files loaded through include, repeats counted
+        self.loaded_chars = 0
+        self.exhausted = False
         self.files: list[SourceFile] = []
+        self.file_ids: set[int] = set()
+        self.outside_cache: dict[str, bool] = {}
+        self.identities: dict[str, Path] = {}
         self.base_dir = Path.cwd()
         self.stack: list[Path] = []
         self.kind = "redis"
@@ -329,7 +358,10 @@ class _Loader:
         return self.kind
 
     def _load_file(self, source: SourceFile) -> None:
-        if source not in self.files:
+        if not any(f is source for f in self.files[-1:]) and id(source) not in self.file_ids:
+            # By identity: SourceFile equality compares whole texts, and a list scan per
+            # include made many includes quadratic.
+            self.file_ids.add(id(source))
             self.files.append(source)
         first_problem = len(self.problems)
         if source.bom:
@@ -371,6 +403,7 @@ class _Loader:
     def _not_redis(self, source: SourceFile, first_problem: int, stats: _FileStats) -> None:
         del self.problems[first_problem:]
         self.directives = [d for d in self.directives if d.source is not source]
+        self.last = {d.canonical: d for d in self.directives}
         if source is self.files[0]:
             self.kind = "other"
         span = stats.first_unknown or source.line_span(1)
@@ -406,11 +439,11 @@ class _Loader:
                               span(0, len(text)), spans[0], spans[1:], source)
         if quiet:
             if is_accepted(name, self.vkey) or "." in name:
-                self.directives.append(directive)
+                self._append(directive)
             return
         error = self._check(directive)
         if error is None:
-            self.directives.append(directive)
+            self._append(directive)
             return
         if error.server == BAD_DIRECTIVE and error.span is directive.name_span:
             stats.unknown += 1
@@ -446,7 +479,7 @@ class _Loader:
         shown = " ".join([argv[0], *(_repr(a) for a in argv[1:])])
         error = self._check(directive)
         if error is None:
-            self.directives.append(directive)
+            self._append(directive)
         else:
             self._add(error, _shown(name, directive.args, shown))
 
@@ -463,11 +496,14 @@ class _Loader:
             self._add(_Error("replicaof directive not allowed in cluster mode", replica.span, detail),
                       _clip(" ".join([replica.name, *replica.args])))
 
+    def _append(self, directive: Directive) -> None:
+        self.directives.append(directive)
+        self.last[directive.canonical] = directive
+
     def _effective(self, canonical: str) -> Directive | None:
-        for directive in reversed(self.directives):
-            if directive.canonical == canonical:
-                return directive
-        return None
+        # A dict, not a scan: `user` lines ask for acl-pubsub-default one by one (300,000 of
+        # them were quadratic).
+        return self.last.get(canonical)
 
     def _add(self, error: _Error, shown: str) -> None:
         message = f"redis-server refuses `{shown}`: {error.server}"
@@ -651,16 +687,24 @@ class _Loader:
 
     def _include(self, d: Directive) -> _Error | None:
         target = d.args[0]
-        path = Path(target) if Path(target).is_absolute() else self.base_dir / target
-        if self.root is not None and not _resolve(path).is_relative_to(self.root):
-            # Never read (or glob) host files outside the project: an absolute path is a
-            # container path, and `../..` may reach the user's home.
-            self.problems.append(problem(
-                "VL005", d.arg_spans[0],
-                f"include '{target}' is outside the project folder; not read",
-                "Keep included files inside the project folder, or mount them and lint them there.",
-                Severity.WARNING))
+        reason = bad_path(target)
+        if reason is not None:
             self.state.reading_file = False
+            return _Error(f"{CANT_OPEN} '{target}'", d.arg_spans[0], f"the path {reason}")
+        if Path(target).is_absolute() and self.container is not None:
+            host = self.container(target)
+            if host is None:
+                self.problems.append(problem(
+                    "VL005", d.arg_spans[0],
+                    f"include '{target}' is a container path no bind mount of the service provides; not read",
+                    "Mount the included file (or its folder) from the project, or lint the image that contains it.",
+                    Severity.WARNING))
+                self.state.reading_file = False
+                return None
+            path = host
+        else:
+            path = Path(target) if Path(target).is_absolute() else self.base_dir / target
+        if self._refuse_outside(d, target, path):
             return None
         if any(c in target for c in _GLOB_CHARS):
             import glob  # only for wildcard includes
@@ -676,8 +720,27 @@ class _Loader:
         self.state.reading_file = False  # an included file's end clears reading_config_file
         return error
 
+    def _refuse_outside(self, d: Directive, target: str, path: Path) -> bool:
+        """Never read (or glob) host files outside the project: `../..` may reach the user's
+        home, a symbolic link anywhere; True (reported) when ``path`` is such a file."""
+        key = str(path)
+        refused = self.outside_cache.get(key)
+        if refused is None:  # links are resolved once per name, however often it is included
+            refused = self.outside_cache[key] = outside(path, self.root)
+        if not refused:
+            return False
+        self.problems.append(problem(
+            "VL005", d.arg_spans[0], f"include '{target}' is outside the project folder; not read",
+            OUTSIDE_HINT, Severity.WARNING))
+        self.state.reading_file = False
+        return True
+
     def _include_file(self, d: Directive, target: str, path: Path) -> _Error | None:
-        identity = _resolve(path)
+        if self._refuse_outside(d, target, path):  # a wildcard match may be a link to anywhere
+            return None
+        identity = self.identities.get(str(path))
+        if identity is None:
+            identity = self.identities[str(path)] = _resolve(path)
         if identity in self.stack:
             return _Error("include cycle", d.arg_spans[0],
                           f"{target} includes itself through {' -> '.join(p.name for p in self.stack)}; "
@@ -695,6 +758,18 @@ class _Loader:
                           f"looked for {path}; redis-server resolves relative paths against its working directory")
         except SourceError as exc:
             return _Error(f"cannot read include file '{target}'", d.arg_spans[0], exc.message)
+        if self.exhausted:
+            return None
+        self.loads += 1
+        self.loaded_chars += len(included.text)
+        if self.loads > MAX_INCLUDE_LOADS or self.loaded_chars > MAX_INCLUDE_CHARS:
+            self.exhausted = True
+            self.problems.append(problem(
+                "VL005", d.arg_spans[0],
+                f"includes expand to more than {MAX_INCLUDE_LOADS:,} files or {MAX_INCLUDE_CHARS // 2**20} MiB "
+                "(files included again and again); the rest is not read",
+                "Include each file once.", Severity.WARNING))
+            return None
         self.stack.append(identity)
         reading = self.state.reading_file
         self.state.reading_file = True

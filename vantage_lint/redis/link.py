@@ -23,8 +23,9 @@ from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, exists, is_file, outside
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
-from vantage_lint.findings import Span
+from vantage_lint.findings import Severity, Span, problem
 from vantage_lint.redis.config import RedisConfig, config_from_args, parse_redis_config
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class RedisLink:
     mount_node: Any = None
     host_path: Path | None = None
     # Why the file could not be read: "unmounted", "missing", "not-a-file", "unreadable",
+    # "outside" (the host file is outside the project folder: never opened), "bad-path",
     # "volume" (a named volume or tmpfs), "baked" (a custom image may contain it), "dynamic"
     # (the path is a shell variable), "generated" (the command writes it before starting);
     # None when it was read or no file is used.
@@ -82,6 +84,7 @@ class RedisLink:
     # False when the service runs something that is not redis-server (a script): unknown.
     known: bool = True
     config: RedisConfig | None = None
+    reason: str | None = None  # why an "unreadable" file could not be opened
 
     @property
     def uses_file(self) -> bool:
@@ -173,6 +176,8 @@ def link_project(project: Project) -> None:
         if "redis" not in service.roles:
             continue
         link = link_of(service)
+        if link.problem in ("outside", "bad-path") or link.problem == "unreadable" and link.reason:
+            _report_refused(project, link)
         conf = link.config
         if conf is None:
             continue
@@ -180,6 +185,24 @@ def link_project(project: Project) -> None:
             project.sources.setdefault(source.path, source)
         service.redis_config = conf
         project.redis_configs.append(conf)
+
+
+def _report_refused(project: Project, link: RedisLink) -> None:
+    node = link.mount_node
+    at = node.span if node is not None else link.anchor
+    shown = link.mount.source if link.mount is not None and link.mount.source else str(link.host_path)
+    where = f'the host file {shown!r} mounted at {link.container_path} for Redis service "{link.service.name}"'
+    if link.problem == "unreadable":
+        project.report_once(problem("VL003", at, f"cannot read {where}: {link.reason}; its settings are not checked",
+                                    "Make the file readable by the user that runs vantage-lint.", Severity.ERROR))
+        return
+    if link.problem == "bad-path":
+        reason = bad_path(str(link.host_path)) or "cannot be opened"
+        project.report_once(problem("VL003", at, f"{where} {reason}; not read", "Fix the path.", Severity.ERROR))
+        return
+    project.report_once(problem(
+        "VL003", at, f"{where} is outside the project folder; not read, so its settings are not checked",
+        OUTSIDE_HINT, Severity.WARNING))
 
 
 def link_of(service: Any) -> RedisLink | None:
@@ -220,12 +243,18 @@ def _link(service: Service) -> RedisLink:
     if link.host_path is not None and project.reader is not None:
         try:
             source = project.reader(link.host_path)
-        except Exception:  # unreadable or not text: VL005/VL203 territory, not a crash
+        except OSError as exc:  # permissions: say so at the mount, never a crash
+            link.problem = "unreadable"
+            link.reason = exc.strerror or str(exc)
+            return link
+        except Exception:  # not text: VL005/VL203 territory, not a crash
             link.problem = "unreadable"
             return link
-        base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory)
+        base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory,
+                                  container=lambda path: _mounted_host_file(service, path))
     words, spans = _flag_words(service, link)
-    conf = config_from_args(words, spans, base, version=link.version)
+    conf = config_from_args(words, spans, base, version=link.version, read=project.reader, root=project.directory,
+                            container=lambda path: _mounted_host_file(service, path))
     conf.service = service
     link.config = conf
     return link
@@ -345,10 +374,24 @@ def _resolve_file(service: Service, link: RedisLink, path: str) -> None:
         link.problem = "volume"
         return
     link.host_path = host
-    if not host.exists():
+    if _refused(service, link, host):
+        return
+    if not exists(host):
         link.problem = "missing"
-    elif not host.is_file():
+    elif not is_file(host):
         link.problem = "not-a-file"
+
+
+def _refused(service: Service, link: RedisLink, host: Path) -> bool:
+    """A host file the linter may not open (outside the project folder, or a name no file
+    system takes): the link records why, and nothing about the file is guessed."""
+    if bad_path(str(host)) is not None:
+        link.problem = "bad-path"
+        return True
+    if outside(host, service.project.directory):
+        link.problem = "outside"
+        return True
+    return False
 
 
 def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
@@ -360,11 +403,20 @@ def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
         link.mount, link.mount_node, host = found
         if host is None:
             link.problem = "volume"
-        elif not host.is_file():
-            link.problem = "missing" if not host.exists() else "not-a-file"
+        elif _refused(service, link, host):
+            link.host_path = host
+        elif not is_file(host):
+            link.problem = "missing" if not exists(host) else "not-a-file"
         else:
             link.host_path = host
         return
+
+
+def _mounted_host_file(service: Service, container_path: str) -> Path | None:
+    """The host file a bind mount (or a file-backed ``configs:`` entry) serves at an absolute
+    container path, such as an ``include`` in the redis.conf; None when none does."""
+    found = _providing_mount(service, posixpath.normpath(container_path))
+    return found[2] if found is not None else None
 
 
 def _providing_mount(service: Service, target: str) -> tuple[Mount | None, Any, Path | None] | None:

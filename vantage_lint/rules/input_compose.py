@@ -98,6 +98,11 @@ def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]
     service names an image, a build or an extends base: its references live in the base file); `extends` cycles and missing files;
     includes that loop; `mem_limit` and `deploy.resources.limits.memory` both set and
     different (likewise `cpus`, `mem_reservation`, `scale` and `deploy.replicas`).
+    Files the project names but the linter does not open: an `include`, `extends.file`,
+    `env_file` or bind-mounted redis.conf outside the project folder or inside `.git`
+    (a warning: linted files may be hostile, and such a path could reach the linting
+    machine's own files), a path with a NUL byte or a name over 255 bytes, and a file the
+    linting user may not read (errors).
 
     ## Why it matters
     Each of these makes `docker compose up` fail before any container starts, often in CI or

@@ -40,6 +40,12 @@ def redis_config_error() -> Iterable[Finding]:
     agent's `redis.conf` module config) is one info saying so instead of an error per line, and
     is not linted; given by name, or mounted by a Compose service as Redis's config, it is.
 
+    An absolute `include` path is a path inside the container: it is read from the host file
+    the service's bind mount serves there (`./conf:/usr/local/etc/redis:ro` serves
+    `include /usr/local/etc/redis/common.conf` from `./conf/common.conf`). An include that no
+    mount provides, or that resolves outside the project folder (or into `.git`), is a
+    warning and is never opened; includes that repeat past 10,000 files are cut short.
+
     ## Why it matters
     redis-server stops at the first such line with `*** FATAL CONFIG FILE ERROR ***` and exit
     status 1: the container restarts in a loop and nothing else in the file takes effect.

@@ -26,11 +26,24 @@ def persistence_on(conf: RedisConfig) -> bool:
 
 
 def directive_fix(conf: RedisConfig, name: str, value: str, title: str) -> Fix | None:
-    """An unsafe fix that sets ``name value`` in the redis.conf (None for flags-only configs)."""
+    """An unsafe fix that sets ``name value`` in the redis.conf (None for flags-only configs,
+    and, by the sharing rule, for a file another Redis service of the project reads too)."""
     from vantage_lint.edits import set_directive_edit
 
     edit = set_directive_edit(conf, name, value)
-    return Fix(title, (edit,), Applicability.UNSAFE) if edit is not None else None
+    if edit is None or _shared_file(conf, edit.path):
+        return None
+    return Fix(title, (edit,), Applicability.UNSAFE)
+
+
+def _shared_file(conf: RedisConfig, path: str) -> bool:
+    service = conf.service
+    project = getattr(service, "project", None)
+    if project is None:
+        return False
+    users = {getattr(other.service, "name", None) for other in project.redis_configs
+             if any(f.path == path for f in other.files)}
+    return len(users - {None}) > 1
 
 
 def with_severity(finding: Finding, severity: Severity) -> Finding:
