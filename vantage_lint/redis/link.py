@@ -367,6 +367,57 @@ def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
         return
 
 
+@dataclass(frozen=True, slots=True)
+class MountedFile:
+    """A container path redis-server reads, and what the service's mounts put there."""
+
+    container_path: str
+    mount: Mount | None      # None for a Compose ``configs:`` entry
+    node: Any                # the volume or configs entry that provides it
+    host_path: Path | None   # None for named volumes, tmpfs and the like
+    source_path: Path | None  # the bind mount's own source (the file, or a folder above it)
+
+    @property
+    def state(self) -> str:
+        """"file"; "missing" (the source is the file and does not exist: Docker creates an
+        empty folder in its place); "folder" (the path is a folder); "source-missing" (the
+        mounted folder does not exist, so Docker mounts an empty one and the file is absent);
+        "unknown" (a named volume, or a file a deployment may put into an existing folder,
+        as it does with certificates and ACL files kept out of the repository)."""
+        if self.host_path is None:
+            return "unknown"
+        if self.host_path.is_file():
+            return "file"
+        if self.host_path.exists():
+            return "folder"
+        if self.source_path is None or self.source_path == self.host_path:
+            return "missing"
+        return "unknown" if self.source_path.exists() else "source-missing"
+
+
+def mounted_file(service: Service, path: str) -> MountedFile | None:
+    """What provides the container ``path`` (relative paths against the working directory), or
+    None when no volume or config mounts it."""
+    profile = image_profile(service.image)
+    workdir = service.text("working_dir") or profile.workdir
+    target = posixpath.normpath(posixpath.join(workdir, path))
+    found = _providing_mount(service, target)
+    if found is None:
+        return None
+    mount, node, host = found
+    source = None
+    if mount is not None and mount.type == "bind" and mount.source:
+        source = _host_path(service, mount.source, "")
+    elif mount is None:
+        source = host  # a configs: entry names the file itself
+    return MountedFile(target, mount, node, host, source)
+
+
+def stock_image(service: Service) -> bool:
+    """The service runs a published Redis image as is: a file nothing mounts is not there."""
+    return service.get("build") is None and _stock_image(service.image)
+
+
 def _providing_mount(service: Service, target: str) -> tuple[Mount | None, Any, Path | None] | None:
     """The mount whose target is ``target`` or a folder above it (the deepest wins) and the host
     path it gives for ``target``; the host path is None for named volumes, tmpfs and the like."""
@@ -381,7 +432,7 @@ def _providing_mount(service: Service, target: str) -> tuple[Mount | None, Any, 
             host = _host_path(service, mount.source, rest)
         if best is None or len(mount_target) >= best[0]:
             best = (len(mount_target), mount, mount.node, host)
-    for node, config_target, host_file in _config_mounts(service):
+    for node, config_target, host_file in _config_mounts(service) + _secret_mounts(service):
         rest = _below(target, config_target)
         if rest is None:
             continue
@@ -422,6 +473,31 @@ def _config_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
         else:
             continue
         target = posixpath.normpath(target) if target else "/" + name
+        definition = top.get(name) if top is not None else None
+        file = scalar_text(definition.get("file")) if isinstance(definition, MapNode) else None
+        host = None
+        if file:
+            path = Path(file).expanduser()
+            host = path if path.is_absolute() else service.project.directory / path
+        result.append((item, target, host))
+    return result
+
+
+def _secret_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
+    """Compose ``secrets:`` of the service: mounted at /run/secrets/<name> (or their target)."""
+    node = service.get("secrets")
+    if not isinstance(node, SeqNode):
+        return []
+    top = service.project.top("secrets")
+    result = []
+    for item in node.items:
+        if isinstance(item, ScalarNode):
+            name, target = item.text, None
+        elif isinstance(item, MapNode):
+            name, target = scalar_text(item.get("source")) or "", scalar_text(item.get("target"))
+        else:
+            continue
+        target = posixpath.normpath(posixpath.join("/run/secrets", target or name))
         definition = top.get(name) if top is not None else None
         file = scalar_text(definition.get("file")) if isinstance(definition, MapNode) else None
         host = None
