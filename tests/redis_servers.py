@@ -163,20 +163,30 @@ _LEFT_RUNNING: dict[str, subprocess.Popen[bytes]] = {}
 
 
 def _accepts(sock: Path) -> bool:
+    """The server answers on its socket. The socket listens before the server has finished
+    starting (ACL files and the dataset load after it), so a PING must be answered."""
+    return answers_ping(sock)
+
+
+def answers_ping(sock: Path) -> bool:
     if not sock.exists():
         return False
     with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(0.5)
         try:
             conn.connect(str(sock))
+            conn.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return bool(conn.recv(64))  # +PONG, or -LOADING / -NOAUTH: the event loop runs
         except OSError:
             return False
-    return True
 
 
 @contextmanager
-def running(kind: str, args: list[str] | None = None, folder: Path | None = None) -> Iterator[Running]:
+def running(kind: str, args: list[str] | None = None, folder: Path | None = None,
+            loaded: bool = True) -> Iterator[Running]:
     """A server started with ``args`` in ``folder`` (a new one by default); fails the test when
-    it does not start, and kills it (by PID) afterwards."""
+    it does not start, and kills it (by PID) afterwards. With ``loaded`` it waits until the
+    dataset is loaded (PING no longer answers LOADING)."""
     own = folder is None
     folder = folder or new_folder()
     status, out, sock = start_outcome(kind, list(args or []), folder)
@@ -184,12 +194,22 @@ def running(kind: str, args: list[str] | None = None, folder: Path | None = None
         assert status is None, f"{kind} exited with {status}:\n{out[-1500:]}"
         server = Running(kind, folder, sock, _LEFT_RUNNING.pop(str(sock)))
         try:
+            if loaded:
+                assert wait_for(lambda: not _loading(server), 30.0), f"{kind} kept loading its dataset"
             yield server
         finally:
             server.stop()
     finally:
         if own:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _loading(server: Running) -> bool:
+    try:
+        server.call("PING")
+    except ReplyError as error:
+        return str(error).startswith("LOADING")
+    return False
 
 
 def wait_for(predicate, seconds: float = 10.0) -> bool:

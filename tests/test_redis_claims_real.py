@@ -126,7 +126,7 @@ def test_vl204_ping_exits_0_while_loading(kind, folder):
         server.call("SAVE")
         server.shutdown("NOSAVE")
     slow = ["--dir", str(folder), "--key-load-delay", "50", "--loading-process-events-interval-bytes", "1024"]
-    with running(kind, slow, folder) as server:
+    with running(kind, slow, folder, loaded=False) as server:
         done = server.cli("ping")
         assert done.returncode == 0 and "LOADING" in done.stdout
 

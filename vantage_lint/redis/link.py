@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 SERVERS = ("redis-server", "valkey-server", "redis-stack-server")
 # The newest minor of a major version, for tags that name only the major ("7-alpine" is 7.4).
 _LATEST_MINOR = {2: 8, 3: 2, 4: 0, 5: 0, 6: 2, 7: 4}
+_VALKEY_LATEST_MINOR = {7: 2, 8: 1}
 _TAG_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:[.\-_].*)?$")
 _BITNAMI_CONF_TARGETS = ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf")
 
@@ -63,6 +64,7 @@ class RedisLink:
     service: Service
     profile: ImageProfile
     version: tuple[int, int] | None
+    server: str = "redis"         # "redis" or "valkey", from the image (image_server)
     # The redis-server word, or None when the image's default command (or entrypoint) runs it.
     server_word: Word | None = None
     # The config path argument as written, and as an absolute container path.
@@ -105,20 +107,28 @@ class RedisLink:
 
 # --- image facts -------------------------------------------------------------------------------
 
+def image_server(image: ImageRef | None) -> str:
+    """Which server the image runs: "valkey" (valkey/valkey, bitnami/valkey, any image named
+    valkey) or "redis" (the official image, bitnami/redis, redis-stack and look-alikes)."""
+    if image is not None and image.name.startswith("valkey"):
+        return "valkey"
+    return "redis"
+
+
 def image_version(image: ImageRef | None) -> tuple[int, int] | None:
-    """Redis major.minor from the image tag: ``7.2-alpine`` → (7, 2), ``6`` → (6, 2); None when
-    the tag names no version (``latest``, ``alpine``, none), so rules assume a current 7.x."""
+    """The server's major.minor from the image tag: ``7.2-alpine`` → (7, 2), ``6`` → (6, 2);
+    ``valkey/valkey:8`` → (8, 1). None when the tag names no version (``latest``, ``alpine``,
+    none): rules then assume a current Redis 7.x, or the newest Valkey the table knows."""
     if image is None or not image.tag:
         return None
     match = _TAG_VERSION.match(image.tag)
     if match is None:
         return None
     major = int(match.group(1))
+    if image_server(image) == "valkey":
+        latest = _VALKEY_LATEST_MINOR.get(major, 0)
+        return (major, int(match.group(2)) if match.group(2) is not None else latest) if major < 20 else None
     minor = int(match.group(2)) if match.group(2) is not None else _LATEST_MINOR.get(major, 0)
-    if image.name == "valkey":
-        # Valkey forked from Redis 7.2: 7.2 reads Redis 7.2 configs; later Valkey versions are
-        # their own line, so no Redis version is claimed for them.
-        return (7, 2) if major == 7 else None
     if major > 20:
         return None  # a date or build number, not a Redis version
     return major, minor
@@ -195,7 +205,7 @@ def link_of(service: Any) -> RedisLink | None:
 
 def _link(service: Service) -> RedisLink:
     profile = image_profile(service.image)
-    link = RedisLink(service, profile, image_version(service.image))
+    link = RedisLink(service, profile, image_version(service.image), image_server(service.image))
     invocation = _server_invocation(service, profile)
     if invocation is None:
         link.known = False
@@ -223,9 +233,10 @@ def _link(service: Service) -> RedisLink:
         except Exception:  # unreadable or not text: VL005/VL203 territory, not a crash
             link.problem = "unreadable"
             return link
-        base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory)
+        base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory,
+                                  server=link.server)
     words, spans = _flag_words(service, link)
-    conf = config_from_args(words, spans, base, version=link.version)
+    conf = config_from_args(words, spans, base, version=link.version, server=link.server)
     conf.service = service
     link.config = conf
     return link
