@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -266,3 +267,82 @@ def test_requirepass_flag_is_not_in_the_process_title(kind, folder):
         assert "pw0123456789abcdef" not in open(cmdline, "rb").read().decode("utf-8", "replace")
 
 
+
+
+# --- VL214/VL227/VL228: what each policy does at maxmemory to a queue list ------------------------
+
+def _fill(server, ttl: bool, count: int = 200) -> None:
+    """Write ~6 MB of 32 KB values (with a TTL or without), ignoring OOM refusals. Large values
+    leave memory well above maxmemory after the last accepted write, so the next write is
+    refused however the connection buffers move."""
+    value = "x" * 32768
+    for i in range(count):
+        try:
+            if ttl:
+                server.call("SET", f"result:{i}", value, "EX", "86400")
+            else:
+                server.call("SET", f"cache:{i}", value)
+        except ReplyError:
+            pass
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl227_noeviction_refuses_the_queue_push_at_maxmemory(kind, folder):
+    with running(kind, ["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"], folder) as server:
+        server.call("LPUSH", "celery", "task-0")
+        _fill(server, ttl=True)
+        # A task message of 64 KB: its query buffer counts towards used memory at the check.
+        with pytest.raises(ReplyError, match="OOM command not allowed"):
+            server.call("LPUSH", "celery", "t" * 65536)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl227_volatile_lru_evicts_ttl_keys_and_keeps_the_queue(kind, folder):
+    with running(kind, ["--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru"], folder) as server:
+        server.call("LPUSH", "celery", "task-0")
+        _fill(server, ttl=True)
+        assert server.call("LPUSH", "celery", "task-1") == 2
+        assert int(info_field(server, "stats", "evicted_keys") or 0) > 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl228_allkeys_lru_evicts_a_queue_list(kind, folder):
+    with running(kind, ["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-lru"], folder) as server:
+        server.call("LPUSH", "queue:default", "job-0")  # an RQ/Sidekiq-style list without a TTL
+        _fill(server, ttl=False)
+        assert server.call("EXISTS", "queue:default") == 0
+
+
+# --- VL229: a Celery worker as an ACL user without channels ------------------------------------------
+
+_APP = 'from celery import Celery\napp = Celery("app", broker="redis+socket://celery:pw0123456789abcdef@{sock}")\n'
+
+
+@pytest.mark.celery
+@pytest.mark.parametrize("channels,exits", [("", True), ("&*", False)], ids=["resetchannels", "allchannels"])
+def test_vl229_worker_exits_without_channel_permission(folder, channels, exits):
+    pytest.importorskip("celery")
+    (folder / "r.conf").write_text(f"user celery on >pw0123456789abcdef ~* {channels} +@all\n")
+    with running("redis", [str(folder / "r.conf")], folder) as server:
+        (folder / "app.py").write_text(_APP.format(sock=server.sock))
+        log = folder / "worker.log"
+        with log.open("wb") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "app", "worker", "--pool", "solo", "--without-gossip",
+                 "--without-mingle", "--without-heartbeat", "-l", "info"],
+                cwd=folder, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(folder)})
+        try:
+                    assert wait_for(lambda: worker.poll() is not None or b" ready." in log.read_bytes(), 120.0)
+            text = log.read_text("utf-8", "replace")
+            if exits:
+                assert worker.wait(timeout=30) == 1 and "NoPermissionError" in text
+            else:
+                assert worker.poll() is None and "NoPermissionError" not in text
+        finally:
+            if worker.poll() is None:
+                worker.terminate()  # by PID: the worker this test started
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
