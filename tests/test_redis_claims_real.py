@@ -332,7 +332,7 @@ def test_vl229_worker_exits_without_channel_permission(folder, channels, exits):
                  "--without-mingle", "--without-heartbeat", "-l", "info"],
                 cwd=folder, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(folder)})
         try:
-                    assert wait_for(lambda: worker.poll() is not None or b" ready." in log.read_bytes(), 120.0)
+            assert wait_for(lambda: worker.poll() is not None or b" ready." in log.read_bytes(), 120.0)
             text = log.read_text("utf-8", "replace")
             if exits:
                 assert worker.wait(timeout=30) == 1 and "NoPermissionError" in text
