@@ -246,6 +246,19 @@ def test_vl233_sentinel_monitor_hostname_without_resolve_hostnames_is_fatal(kind
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("lines,fatal", [
+    (["sentinel monitor mymaster localhost 6379 2"], True),
+    (["sentinel monitor mymaster localhost 6379 2", "sentinel resolve-hostnames yes"], False),
+    (["sentinel resolve-hostnames yes", "sentinel monitor mymaster localhost 6379 2"], False),
+    (["sentinel monitor mymaster 127.0.0.1 6379 2"], False),
+], ids=["no-resolve", "resolve-after-monitor", "resolve-before-monitor", "address"])
+def test_vl233_a_monitored_host_name_needs_resolve_hostnames(kind, folder, lines, fatal):
+    (folder / "s.conf").write_text("\n".join(lines) + "\n")
+    status, out = outcome(kind, [str(folder / "s.conf"), "--sentinel"], folder)
+    assert (status == 1 and "FATAL CONFIG FILE ERROR" in out) == fatal, out[-800:]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_vl234_sentinel_exits_when_its_config_is_read_only(kind, folder):
     conf = folder / "s.conf"
     conf.write_text("sentinel resolve-hostnames yes\nsentinel monitor mymaster localhost 6379 2\n")
