@@ -359,3 +359,27 @@ def test_vl229_worker_exits_without_channel_permission(folder, channels, exits):
                 except subprocess.TimeoutExpired:
                     worker.kill()
                     worker.wait()
+
+
+# --- VL230: a data directory the server cannot write ----------------------------------------------
+
+def _as_nobody(kind: str, args: list[str], folder) -> subprocess.CompletedProcess[str] | subprocess.Popen[bytes]:
+    """argv that runs the server as nobody when the tests run as root (root writes anywhere)."""
+    found = binaries(kind)
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    return [*prefix, found[0], *args]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl230_aof_in_a_read_only_dir_stops_the_server(kind, folder):
+    folder.chmod(0o755)  # nobody may enter the folder, but not write the data dir
+    data, sockets = folder / "data", folder / "sk"
+    data.mkdir(mode=0o755)
+    sockets.mkdir()
+    sockets.chmod(0o777)
+    done = subprocess.run(
+        _as_nobody(kind, ["--port", "0", "--unixsocket", str(sockets / "s.sock"), "--dir", str(data),
+                          "--appendonly", "yes"], folder),
+        capture_output=True, text=True, timeout=20)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1 and "Can't open or create append-only dir" in out, out[-800:]
