@@ -521,9 +521,28 @@ def _secret_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
 
 # --- flags -------------------------------------------------------------------------------------
 
+# Environment variables that the images' start scripts turn into server settings, and where
+# each script does it. Only read when the image's own entrypoint runs.
+IMAGE_VARIABLES: tuple[tuple[str, str, str, str], ...] = (
+    ("valkey/valkey 8.0+", "VALKEY_EXTRA_FLAGS", "words appended to the command (unquoted, split on blanks)",
+     'valkey-io/valkey-container 8.0/debian/docker-entrypoint.sh: exec "$@" $VALKEY_EXTRA_FLAGS'),
+    ("bitnami/redis", "REDIS_PASSWORD / REDIS_PASSWORD_FILE", "requirepass",
+     "bitnami/containers bitnami/redis/*/rootfs/opt/bitnami/scripts/libredis.sh (redis_configure_default)"),
+    ("bitnami/redis", "ALLOW_EMPTY_PASSWORD", "protected-mode no when yes", "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_AOF_ENABLED", "appendonly", "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_RDB_POLICY_DISABLED", 'save "" when yes', "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_DISABLE_COMMANDS", 'rename-command CMD "" for each comma-separated command',
+     "libredis.sh redis_disable_unsafe_commands (appends the lines to the generated redis.conf)"),
+    ("bitnami/redis", "REDIS_EXTRA_FLAGS", "words appended to redis-server's arguments",
+     "bitnami/redis/*/rootfs/opt/bitnami/scripts/redis/run.sh"),
+    ("redis/redis-stack(-server)", "REDIS_ARGS", "words appended to redis-server's arguments",
+     "redis-stack's entrypoint.sh"),
+)
+
+
 def _flag_words(service: Service, link: RedisLink) -> tuple[list[str], list[Span]]:
     """The options redis-server gets after the file: written flags, plus what the image derives
-    from environment variables (bitnami's REDIS_PASSWORD, redis-stack's REDIS_ARGS)."""
+    from environment variables (IMAGE_VARIABLES)."""
     words: list[str] = []
     spans: list[Span] = []
     if link.server_word is None and not service.command_words:
@@ -534,7 +553,32 @@ def _flag_words(service: Service, link: RedisLink) -> tuple[list[str], list[Span
     for word in link.flags:
         words.append(word.text)
         spans.append(service.word_span(word))
+    if _valkey_entrypoint(service, link):
+        extra = service.environment.get("VALKEY_EXTRA_FLAGS")
+        if extra is not None and extra.value:
+            for flag in extra.value.split():
+                words.append(flag)
+                spans.append(extra.span)
     return words, spans
+
+
+def _valkey_entrypoint(service: Service, link: RedisLink) -> bool:
+    """The valkey/valkey image's own docker-entrypoint.sh runs: from 8.0 it appends
+    VALKEY_EXTRA_FLAGS to whatever command it executes (7.2's does not)."""
+    image = service.image
+    if image is None or link.profile is not OFFICIAL:
+        return False
+    if image.repository.removeprefix("library/") not in ("valkey/valkey", "valkey"):
+        return False
+    if link.version is not None and link.version < (8, 0):
+        return False
+    entrypoint = service.get("entrypoint")
+    if entrypoint is None:
+        return True
+    if isinstance(entrypoint, ScalarNode):
+        return entrypoint.text.split()[:1] == ["docker-entrypoint.sh"]
+    items = getattr(entrypoint, "items", [])
+    return bool(items) and isinstance(items[0], ScalarNode) and items[0].text.endswith("docker-entrypoint.sh")
 
 
 def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: list[Span]) -> None:
@@ -565,6 +609,11 @@ def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: l
         add("appendonly", aof.value.strip().lower(), aof.span)
     if yes("REDIS_RDB_POLICY_DISABLED"):
         add("save", "", env["REDIS_RDB_POLICY_DISABLED"].span)
+    disabled = env.get("REDIS_DISABLE_COMMANDS")
+    if disabled is not None and disabled.value:
+        for command in disabled.value.replace(",", " ").split():
+            words.extend(["--rename-command", command, ""])
+            spans.extend([disabled.span] * 3)
     extra = env.get("REDIS_EXTRA_FLAGS")
     if extra is not None and extra.value:
         for flag in extra.value.split():

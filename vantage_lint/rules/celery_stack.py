@@ -210,7 +210,8 @@ def redis_password_on_command_line(service: Service, ctx: RuleContext) -> Iterat
     `docker compose config` and every tool that reads the container's `Cmd` show the
     password, resolved from the variable. (Not `ps` once the server runs: redis-server 7.0
     and valkey 8.1 overwrite their argument list with the process title, seen in
-    /proc/PID/cmdline.) A `redis.conf` (or ACL file) mounted read-only keeps it out.
+    /proc/PID/cmdline; an init process such as `init: true`'s keeps its own copy.) A
+    `redis.conf` (or ACL file) mounted read-only keeps it out.
 
     ## Example
     ```yaml
