@@ -229,3 +229,60 @@ def host_network_with_ports(service: Service, ctx: RuleContext) -> Iterator[Find
         f'service "{service.name}" uses network_mode: host, so Docker discards its ports: the service listens '
         "on the host's interfaces directly" + (" (the loopback-only entries restrict nothing)" if loopback else ""),
     )
+
+
+# --- VL236 -------------------------------------------------------------------------------------
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"})
+
+
+@rule(
+    code="VL236",
+    name="redis-localhost-from-bridge-network",
+    summary="A service on a Compose network connects to redis://localhost while the Redis runs with network_mode: host.",
+    severity=Severity.ERROR,
+    hint="Reach the host-network Redis through the host: extra_hosts: [\"host.docker.internal:host-gateway\"] and redis://host.docker.internal:6379.",
+)
+def redis_localhost_from_bridge_network(service: Service, ctx: RuleContext) -> Iterator[Finding]:
+    """## What it does
+    Reports `redis://localhost` (or `127.0.0.1`, `::1`) URLs in a service that has its own
+    network namespace (no `network_mode: host`) when a Redis service of the project runs
+    with `network_mode: host`, the usual sign that the URL was meant for that Redis.
+
+    ## Why it matters
+    Inside a container on a Compose network, `localhost` is the container itself. The Redis
+    listens in the host's network namespace, so the connection is refused; it worked on the
+    developer's machine only when the client ran outside Docker.
+
+    ## Example
+    ```yaml
+    services:
+      redis:
+        image: redis:7.2
+        network_mode: host
+      worker:
+        image: myapp:1.4.2
+        environment:
+          CELERY_BROKER_URL: redis://localhost:6379/0
+    ```
+
+    ## Fix
+    Run Redis on the Compose network and use `redis://redis:6379/0`, or keep it on the host
+    network and add `extra_hosts: ["host.docker.internal:host-gateway"]` to the client with
+    `redis://host.docker.internal:6379/0`.
+    """
+    from vantage_lint.redis.clients import service_urls
+
+    if (service.text("network_mode") or "").strip():
+        return  # host networking, or another container's namespace: localhost may be right
+    hosts = [s.name for s in service.project.services.values()
+             if s is not service and s.has_role("redis") and (s.text("network_mode") or "").strip() == "host"]
+    if not hosts:
+        return
+    for url in service_urls(service):
+        if url.host in _LOCAL_HOSTS:
+            yield ctx.finding(
+                url.span,
+                f'{url.setting} of service "{service.name}" connects to {url.host}, but the Redis service '
+                f'"{hosts[0]}" runs with network_mode: host: localhost in this container is the container itself, '
+                "so the connection is refused",
+            )
