@@ -383,3 +383,32 @@ def test_vl230_aof_in_a_read_only_dir_stops_the_server(kind, folder):
         capture_output=True, text=True, timeout=20)
     out = done.stdout + done.stderr
     assert done.returncode == 1 and "Can't open or create append-only dir" in out, out[-800:]
+
+
+# --- VL207: a data directory on a tmpfs smaller than the dataset -----------------------------------
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vl207_snapshot_larger_than_its_tmpfs_gives_misconf(kind, folder):
+    from tests.redis_servers import Running, answers_ping
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("mounting a tmpfs in a private mount namespace needs root and unshare")
+    data, sock = folder / "data", folder / "s.sock"
+    data.mkdir()
+    found = binaries(kind)
+    script = 'mount -t tmpfs -o size=1m tmpfs "$1" && shift && exec "$@"'  # `tmpfs: /data:size=1m`
+    with (folder / "log").open("wb") as log:
+        process = subprocess.Popen(
+            ["unshare", "-m", "sh", "-c", script, "sh", str(data), found[0], "--port", "0", "--unixsocket",
+             str(sock), "--dir", str(data)], stdout=log, stderr=subprocess.STDOUT)
+    server = Running(kind, folder, sock, process)
+    try:
+        assert wait_for(lambda: answers_ping(sock), 10.0), (folder / "log").read_text()
+        for i in range(40):  # 40 x 64 KB of incompressible data: the RDB cannot fit in 1 MB
+            server.call("SET", f"k{i}", os.urandom(32768).hex())
+        server.call("BGSAVE")
+        assert wait_for(lambda: info_field(server, "persistence", "rdb_last_bgsave_status") == "err")
+        done = server.cli("ping")
+        assert done.returncode == 0 and "MISCONF" in done.stdout
+    finally:
+        server.stop()

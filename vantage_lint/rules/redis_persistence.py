@@ -90,7 +90,10 @@ def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     """## What it does
     When AOF or RDB is on, resolves the data directory (`dir`, relative to the working
     directory; `/data` in the official image) and looks for the service mount that holds it.
-    Reports no mount, an anonymous volume (`- /data`) and a tmpfs. RDB is on by default when
+    Reports no mount, an anonymous volume (`- /data`) and a tmpfs; a tmpfs whose `size` is
+    below `maxmemory` (or with no `maxmemory`) is an error, since snapshots that do not fit
+    fail (seen on redis-server 7.0 and valkey 8.1 with a 1 MB tmpfs: BGSAVE fails, then writes
+    and PING get `MISCONF` while `redis-cli ping` exits 0). RDB is on by default when
     no `save` line exists, except on Redis 6.0 and older, where any config file or flag
     clears the default save points (see VL212).
 
@@ -131,15 +134,14 @@ def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
             if best is None or len(target) >= len(best.target):
                 best = mount
     tmpfs = _tmpfs_targets(service)
-    if best is None and any(directory == t or directory.startswith(t.rstrip("/") + "/") for t in tmpfs):
-        yield ctx.finding(
-            service.span_of("tmpfs"),  # type: ignore[attr-defined]
-            f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart",
-        )
+    covering = [size for target, size in _tmpfs_sizes(service) if _inside(directory, target)]
+    if best is None and any(_inside(directory, t) for t in tmpfs):
+        yield _tmpfs_finding(ctx, conf, service.span_of("tmpfs"), what, directory, covering[0] if covering else None)  # type: ignore[attr-defined]
         return
     if best is not None:
         if best.type == "tmpfs":
-            yield ctx.finding(best.span, f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart")
+            size = _long_tmpfs_size(best.node)
+            yield _tmpfs_finding(ctx, conf, best.span, what, directory, size)
         elif best.type == "volume" and not best.source:
             yield ctx.finding(
                 best.span,
@@ -159,6 +161,61 @@ def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
         f"{subject(conf)} writes its {what} to {directory}, {where}",
         hint=f'Mount a named volume at {directory}: volumes: ["redis-data:{directory}"].',
     )
+
+
+def _inside(path: str, target: str) -> bool:
+    return path == target or path.startswith(target.rstrip("/") + "/")
+
+
+def _tmpfs_finding(ctx: RuleContext, conf: RedisConfig, at: object, what: str, directory: str,
+                   size: int | None) -> Finding:
+    """A tmpfs loses the files at every restart; a small one (below maxmemory, or with no
+    maxmemory at all) also makes snapshots fail, and Redis then refuses writes and PING with
+    MISCONF (tests/test_redis_claims_real.py, a 1 MB tmpfs on both servers)."""
+    from vantage_lint.compose.units import human_bytes
+
+    message = f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart"
+    maxmemory = conf.memory("maxmemory") or 0
+    if size is not None and (not maxmemory or size < maxmemory):
+        limit = f"maxmemory {conf.value('maxmemory')}" if maxmemory else "no maxmemory"
+        message += (f", and its size {human_bytes(size)} is below what the dataset may reach ({limit}): a snapshot "
+                    "that does not fit fails, and Redis then answers writes and PING with MISCONF while a plain "
+                    "redis-cli ping healthcheck still exits 0")
+        return with_severity(ctx.finding(at, message,  # type: ignore[arg-type]
+                                         hint=f"Mount a named volume at {directory} instead of the tmpfs."),
+                             Severity.ERROR)
+    return ctx.finding(at, message)  # type: ignore[arg-type]
+
+
+def _tmpfs_sizes(service: object) -> list[tuple[str, int | None]]:
+    """(target, size in bytes or None) of the short-syntax ``tmpfs:`` entries (``/data:size=64m``)."""
+    from vantage_lint.compose.nodes import ScalarNode, SeqNode
+    from vantage_lint.compose.units import compose_bytes
+
+    node = service.get("tmpfs")  # type: ignore[attr-defined]
+    items = node.items if isinstance(node, SeqNode) else [node] if isinstance(node, ScalarNode) else []
+    found = []
+    for item in items:
+        if not isinstance(item, ScalarNode) or not item.text:
+            continue
+        target, _, options = item.text.partition(":")
+        size = None
+        for option in options.split(","):
+            key, _, value = option.partition("=")
+            if key.strip() == "size":
+                size = compose_bytes(value.strip())
+        found.append((posixpath.normpath(target), size))
+    return found
+
+
+def _long_tmpfs_size(node: object) -> int | None:
+    """``tmpfs.size`` of a long-syntax ``type: tmpfs`` volume."""
+    from vantage_lint.compose.nodes import MapNode, ScalarNode
+    from vantage_lint.compose.units import compose_bytes
+
+    options = node.get("tmpfs") if isinstance(node, MapNode) else None
+    size = options.get("size") if isinstance(options, MapNode) else None
+    return compose_bytes(size.value) if isinstance(size, ScalarNode) else None
 
 
 def _tmpfs_targets(service: object) -> list[str]:
