@@ -72,7 +72,7 @@ def redis_no_config_file(service: Service, ctx: RuleContext) -> Iterator[Finding
     tail = f" ({', '.join(defaults)})" if defaults else ""
     yield ctx.finding(
         link.anchor,
-        f'Redis service "{service.name}" starts redis-server {how}: every other setting is the image\'s '
+        f'Redis service "{service.name}" starts {link.server}-server {how}: every other setting is the image\'s '
         f"compiled default{tail}",
     )
 
