@@ -18,6 +18,8 @@ from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
 
 REDIS_PASSWORD_NAMES = ("REDIS_PASSWORD", "REDIS_PASS", "REDISCLI_AUTH", "REDIS_AUTH")
+# Image variables whose words the image appends to the server's arguments (link.IMAGE_VARIABLES).
+_FLAG_VARIABLES = ("VALKEY_EXTRA_FLAGS", "REDIS_EXTRA_FLAGS", "REDIS_ARGS")
 
 
 # --- VL201 -------------------------------------------------------------------------------------
@@ -569,7 +571,9 @@ def redis_client_missing_auth(service: Service, ctx: RuleContext) -> Iterator[Fi
 def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports Redis passwords written out in the Compose file: `--requirepass`/`--masterauth`
-    flags of redis-server, `REDIS_PASSWORD`-like and `REDISCLI_AUTH` environment values, the
+    flags of redis-server (also inside `VALKEY_EXTRA_FLAGS`, `REDIS_EXTRA_FLAGS` and
+    `REDIS_ARGS`, which the images append to the command), `REDIS_PASSWORD`-like and
+    `REDISCLI_AUTH` environment values, the
     password of a `redis://` URL in any service, and `-a`/`-u` passwords in a redis-cli
     healthcheck. Values from `${VAR}`, `$$VAR` (expanded in the container) or an `env_file`
     pass. The value is never printed.
@@ -616,6 +620,17 @@ def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Find
                     yield ctx.finding(
                         at, f'redis-server in service "{name}" gets {word.text} {mask(value.text)} written in the Compose file'
                     )
+    for var_name in _FLAG_VARIABLES:
+        var = service.environment.get(var_name)
+        if var is None or var.origin != "environment" or not var.literal or not var.value:
+            continue
+        words = var.value.split()
+        for index, word in enumerate(words[:-1]):
+            if word.lower() in ("--requirepass", "--masterauth") and "$" not in words[index + 1]:
+                yield ctx.finding(
+                    var.span,
+                    f'service "{name}" passes {word} {mask(words[index + 1])} in {var_name}, written in the Compose file',
+                )
     if service.has_role("redis"):
         for probe in healthcheck_probes(service):
             if probe.password and not probe.password_templated and probe.password_via in ("-a", "--pass", "-u"):
