@@ -46,3 +46,16 @@ def test_bitnami_disable_commands_become_rename_command(tmp_path):
     allowed = [f.message for f in report.findings if "can run" in f.message]
     assert allowed and "FLUSHALL" not in allowed[0] and "FLUSHDB" not in allowed[0]
     assert sum("rename-command" in f.message for f in report.findings) == 2
+
+
+def test_bitnami_valkey_reads_valkey_variables(tmp_path):
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  cache:\n    image: bitnami/valkey:8.1\n    environment:\n"
+        "      VALKEY_PASSWORD: ${VALKEY_PASSWORD}\n      VALKEY_DISABLE_COMMANDS: FLUSHALL\n")
+    report = run([tmp_path / "docker-compose.yml"], select=["VL216", "VL223", "VL201", "VL210"])
+    codes = {f.code for f in report.findings}
+    assert "VL216" not in codes  # VALKEY_PASSWORD is the requirepass of the generated file
+    assert "VL210" not in codes  # bitnami turns AOF on
+    (vl201,) = [f for f in report.findings if f.code == "VL201"]
+    assert "valkey.conf" in vl201.message and "/opt/bitnami/valkey/mounted-etc/valkey.conf" in vl201.hint
+    assert any("rename-command FLUSHALL" in f.message for f in report.findings)

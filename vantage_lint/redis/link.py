@@ -37,7 +37,10 @@ SERVERS = ("redis-server", "valkey-server", "redis-stack-server")
 _LATEST_MINOR = {2: 8, 3: 2, 4: 0, 5: 0, 6: 2, 7: 4}
 _VALKEY_LATEST_MINOR = {7: 2, 8: 1}
 _TAG_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:[.\-_].*)?$")
-_BITNAMI_CONF_TARGETS = ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf")
+_BITNAMI_CONF_TARGETS = {
+    "redis": ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf"),
+    "valkey": ("/opt/bitnami/valkey/mounted-etc/valkey.conf", "/opt/bitnami/valkey/etc/valkey.conf"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,9 @@ class ImageProfile:
 
 OFFICIAL = ImageProfile("official", "/data", {"protected-mode": "no"}, {})
 BITNAMI = ImageProfile("bitnami", "/", {}, {"dir": "/bitnami/redis/data", "appendonly": "yes", "bind": "0.0.0.0 ::"})
+# bitnami/valkey: the same scripts with VALKEY_ variables and /bitnami/valkey paths (libvalkey.sh).
+BITNAMI_VALKEY = ImageProfile("bitnami", "/", {}, {"dir": "/bitnami/valkey/data", "appendonly": "yes",
+                                                   "bind": "0.0.0.0 ::"})
 STACK = ImageProfile("stack", "/", {}, {"dir": "/data", "protected-mode": "no"})
 
 
@@ -137,7 +143,7 @@ def image_version(image: ImageRef | None) -> tuple[int, int] | None:
 def image_profile(image: ImageRef | None) -> ImageProfile:
     if image is not None:
         if image.repository.startswith("bitnami/"):
-            return BITNAMI
+            return BITNAMI_VALKEY if image.name.startswith("valkey") else BITNAMI
         if image.name.startswith("redis-stack"):
             return STACK
     return OFFICIAL
@@ -221,7 +227,7 @@ def _link(service: Service) -> RedisLink:
             link.problem = "generated"
     else:
         link.flags = args
-        if profile is BITNAMI:
+        if profile.kind == "bitnami":
             _resolve_bitnami_file(service, link)
     if link.problem is not None:
         return link  # the file decides everything: do not guess the configuration
@@ -303,7 +309,7 @@ def _server_invocation(service: Service, profile: ImageProfile) -> tuple[Word | 
             return command[0], command[1:]
         if name == "docker-entrypoint.sh" and len(command) > 1 and _entrypoint_prepends(command[1].text):
             return None, command[1:]
-    if service.get("entrypoint") is None and profile is not BITNAMI and _entrypoint_prepends(words[0].text):
+    if service.get("entrypoint") is None and profile.kind != "bitnami" and _entrypoint_prepends(words[0].text):
         return None, list(words)
     return None
 
@@ -315,7 +321,7 @@ def _entrypoint_prepends(first: str) -> bool:
 
 
 _STOCK_REPOSITORIES = frozenset({
-    "redis", "valkey/valkey", "bitnami/redis", "redis/redis-stack", "redis/redis-stack-server",
+    "redis", "valkey/valkey", "bitnami/redis", "bitnami/valkey", "redis/redis-stack", "redis/redis-stack-server",
 })
 
 
@@ -363,7 +369,7 @@ def _resolve_file(service: Service, link: RedisLink, path: str) -> None:
 
 
 def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
-    for target in _BITNAMI_CONF_TARGETS:
+    for target in _BITNAMI_CONF_TARGETS[link.server]:
         found = _providing_mount(service, target)
         if found is None:
             continue
@@ -535,6 +541,9 @@ IMAGE_VARIABLES: tuple[tuple[str, str, str, str], ...] = (
      "libredis.sh redis_disable_unsafe_commands (appends the lines to the generated redis.conf)"),
     ("bitnami/redis", "REDIS_EXTRA_FLAGS", "words appended to redis-server's arguments",
      "bitnami/redis/*/rootfs/opt/bitnami/scripts/redis/run.sh"),
+    ("bitnami/valkey", "VALKEY_PASSWORD, VALKEY_AOF_ENABLED, VALKEY_RDB_POLICY_DISABLED, VALKEY_DISABLE_COMMANDS, "
+     "VALKEY_EXTRA_FLAGS, ALLOW_EMPTY_PASSWORD", "as the REDIS_ ones of bitnami/redis",
+     "bitnami/containers bitnami/valkey/*/rootfs/opt/bitnami/scripts/libvalkey.sh (valkey_disable_unsafe_commands, ...)"),
     ("redis/redis-stack(-server)", "REDIS_ARGS", "words appended to redis-server's arguments",
      "redis-stack's entrypoint.sh"),
 )
@@ -546,7 +555,7 @@ def _flag_words(service: Service, link: RedisLink) -> tuple[list[str], list[Span
     words: list[str] = []
     spans: list[Span] = []
     if link.server_word is None and not service.command_words:
-        if link.profile is BITNAMI:
+        if link.profile.kind == "bitnami":
             _bitnami_flags(service, link, words, spans)
         elif link.profile is STACK:
             _stack_flags(service, words, spans)
@@ -582,8 +591,10 @@ def _valkey_entrypoint(service: Service, link: RedisLink) -> bool:
 
 
 def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: list[Span]) -> None:
-    """What bitnami's libredis.sh writes into its redis.conf from the environment."""
+    """What bitnami's libredis.sh (libvalkey.sh: the same with VALKEY_ names) writes into its
+    config file from the environment."""
     env = service.environment
+    prefix = "VALKEY" if link.server == "valkey" else "REDIS"
 
     def add(name: str, value: str, at: Span) -> None:
         words.extend([f"--{name}", value])
@@ -594,27 +605,27 @@ def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: l
         value = var.value if var is not None and var.value is not None else default
         return value.strip().lower() in ("yes", "true", "1")
 
-    password = env.get("REDIS_PASSWORD")
-    password_file = env.get("REDIS_PASSWORD_FILE")
+    password = env.get(f"{prefix}_PASSWORD")
+    password_file = env.get(f"{prefix}_PASSWORD_FILE")
     if password is not None and (password.value or not password.literal):
-        add("requirepass", password.value or "${REDIS_PASSWORD}", password.span)
+        add("requirepass", password.value or f"${{{prefix}_PASSWORD}}", password.span)
     elif password_file is not None and password_file.value:
-        add("requirepass", "${REDIS_PASSWORD_FILE}", password_file.span)
+        add("requirepass", f"${{{prefix}_PASSWORD_FILE}}", password_file.span)
     if link.host_path is not None:
         return  # a mounted redis.conf replaces the generated one
     if yes("ALLOW_EMPTY_PASSWORD"):
         add("protected-mode", "no", env["ALLOW_EMPTY_PASSWORD"].span)
-    aof = env.get("REDIS_AOF_ENABLED")
+    aof = env.get(f"{prefix}_AOF_ENABLED")
     if aof is not None and aof.value:
         add("appendonly", aof.value.strip().lower(), aof.span)
-    if yes("REDIS_RDB_POLICY_DISABLED"):
-        add("save", "", env["REDIS_RDB_POLICY_DISABLED"].span)
-    disabled = env.get("REDIS_DISABLE_COMMANDS")
+    if yes(f"{prefix}_RDB_POLICY_DISABLED"):
+        add("save", "", env[f"{prefix}_RDB_POLICY_DISABLED"].span)
+    disabled = env.get(f"{prefix}_DISABLE_COMMANDS")
     if disabled is not None and disabled.value:
         for command in disabled.value.replace(",", " ").split():
             words.extend(["--rename-command", command, ""])
             spans.extend([disabled.span] * 3)
-    extra = env.get("REDIS_EXTRA_FLAGS")
+    extra = env.get(f"{prefix}_EXTRA_FLAGS")
     if extra is not None and extra.value:
         for flag in extra.value.split():
             words.append(flag)

@@ -12,7 +12,7 @@ from vantage_lint.context import RuleContext
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.redis.auth import Auth, auth_of
 from vantage_lint.redis.clients import Probe, clients_of, healthcheck_probes, service_urls
-from vantage_lint.redis.link import BITNAMI, data_dir, effective, link_of, mounted_file, stock_image
+from vantage_lint.redis.link import data_dir, effective, link_of, mounted_file, stock_image
 from vantage_lint.registry import rule
 from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
@@ -61,12 +61,13 @@ def redis_no_config_file(service: Service, ctx: RuleContext) -> Iterator[Finding
     link = link_of(service)
     if link is None or not link.known or link.uses_file:
         return
-    if link.profile is BITNAMI:
+    if link.profile.kind == "bitnami":
+        name = "valkey" if link.server == "valkey" else "redis"
         yield ctx.finding(
             link.anchor,
-            f'Redis service "{service.name}" runs the redis.conf the bitnami image writes from environment '
+            f'Redis service "{service.name}" runs the {name}.conf the bitnami image writes from environment '
             "variables, not a reviewed config file",
-            hint="Mount your redis.conf read-only at /opt/bitnami/redis/mounted-etc/redis.conf.",
+            hint=f"Mount your {name}.conf read-only at /opt/bitnami/{name}/mounted-etc/{name}.conf.",
         )
         return
     how = "with command-line flags only, no config file" if link.flags else "without a config file"
