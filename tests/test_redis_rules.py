@@ -55,7 +55,9 @@ def test_vantage_stack_gets_exactly_what_it_deserves(monkeypatch):
     for words in ("allkeys-lru", "Celery broker", '"celery-worker"', "queue", "lost"):
         assert words in eviction.message
     assert "noeviction" in eviction.hint
-    assert eviction.fix is not None and eviction.fix.edits[0].content == "noeviction"
+    # The broker also holds the results: volatile-lru evicts only them, noeviction would let them
+    # block publishing (VL227).
+    assert eviction.fix is not None and eviction.fix.edits[0].content == "volatile-lru"
 
 
 def test_cache_stack_following_every_practice_passes(monkeypatch):
