@@ -34,8 +34,13 @@ def case_files() -> list[Path]:
     return sorted(CASES_DIR.glob("*.conf"))
 
 
-def expectation(case: Path) -> Expectation:
-    first = case.read_bytes().decode("utf-8").lstrip("\ufeff").split("\n", 1)[0]
+def expectation(case: Path, server: str = "redis") -> Expectation:
+    """The case's first line, ``# expect: ok|error [FILE:]LINE``; a second line
+    ``# valkey: ok|error [FILE:]LINE`` gives valkey-server's verdict where it differs."""
+    lines = case.read_bytes().decode("utf-8").lstrip("\ufeff").split("\n", 2)
+    first = lines[0]
+    if server != "redis" and len(lines) > 1 and lines[1].startswith(f"# {server}: "):
+        first = "# expect: " + lines[1][len(f"# {server}: "):]
     match = re.fullmatch(r"# expect: (ok|error)(?: (?:([\w/.-]+):)?(\d+))?\s*", first)
     assert match, f"{case.name}: first line must be '# expect: ok|error [FILE:]LINE'"
     kind, path, line = match.groups()

@@ -39,7 +39,7 @@ def load(folder: Path, compose: str, files: dict[str, str] | None = None, enviro
         ("bitnami/redis:7.2.4-debian-12-r0", (7, 2)),
         ("redis/redis-stack-server:7.2.0-v10", (7, 2)),
         ("valkey/valkey:7.2", (7, 2)),
-        ("valkey/valkey:8.0", None),
+        ("valkey/valkey:8.0", (8, 0)),  # a Valkey version (image_server says valkey)
         ("redis:latest", None),
         ("redis:alpine", None),
         ("redis", None),

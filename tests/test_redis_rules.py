@@ -41,7 +41,7 @@ def test_vantage_stack_gets_exactly_what_it_deserves(monkeypatch):
     monkeypatch.chdir(ROOT)
     report = run(["fixtures/vantage"], select=VL2)
     assert sorted(found(report)) == [
-        ("VL204", "info"),     # redis-cli ping without -e or a PONG check
+        ("VL204", "warning"),  # redis-cli ping without -e or a PONG check, and workers wait for service_healthy
         ("VL214", "error"),    # allkeys-lru on the Celery broker
         ("VL216", "warning"),  # no auth
         ("VL221", "warning"),  # io-threads 2 with cpus 1.0
@@ -55,7 +55,9 @@ def test_vantage_stack_gets_exactly_what_it_deserves(monkeypatch):
     for words in ("allkeys-lru", "Celery broker", '"celery-worker"', "queue", "lost"):
         assert words in eviction.message
     assert "noeviction" in eviction.hint
-    assert eviction.fix is not None and eviction.fix.edits[0].content == "noeviction"
+    # The broker also holds the results: volatile-lru evicts only them, noeviction would let them
+    # block publishing (VL227).
+    assert eviction.fix is not None and eviction.fix.edits[0].content == "volatile-lru"
 
 
 def test_cache_stack_following_every_practice_passes(monkeypatch):

@@ -238,6 +238,10 @@ def connected_services(redis: Service) -> list[tuple[Service, Span, str]]:
 
 # --- the healthcheck probe -------------------------------------------------------------------
 
+# The CLIs a healthcheck probes with: valkey-cli 8 takes redis-cli's options and REDISCLI_AUTH
+# (tests/test_redis_healthcheck_real.py runs every case with both).
+CLIS = ("redis-cli", "valkey-cli")
+
 # redis-cli options that take a value (7.x); everything else before the command is a flag.
 _CLI_VALUE_OPTIONS = frozenset({
     "-h", "-p", "-s", "-a", "-u", "-r", "-i", "-n", "-d", "-D", "-X", "-t", "--user", "--pass", "--sni",
@@ -317,14 +321,14 @@ def healthcheck_probes(service: Service) -> list[Probe]:
         expanded.append(command)
         for word in command:
             # `[ "$(redis-cli ping)" = PONG ]`: the probe runs inside a command substitution.
-            if "redis-cli" in word.text and ("$(" in word.text or "`" in word.text):
+            if any(cli in word.text for cli in CLIS) and ("$(" in word.text or "`" in word.text):
                 inner = word.text.replace("$(", " ").replace("`", " ").replace(")", " ")
                 for sub in script_commands(inner, word.part):
                     expanded.append([type(word)(w.text, word.part, word.start, word.end) for w in sub])
     env_auth = "REDISCLI_AUTH" in text or "REDISCLI_AUTH" in service.environment
     probes = []
     for command in expanded:
-        if not command or basename(command[0].text) != "redis-cli":
+        if not command or basename(command[0].text) not in CLIS:
             continue
         probe = _parse_cli(service, nodes, command)
         others = [w.text for c in expanded if c is not command for w in c]

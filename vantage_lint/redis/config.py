@@ -32,10 +32,13 @@ from vantage_lint.redis.directives import (
     WRONG_ARGS,
     canonical_name,
     check_standard,
+    commands,
     directive_info,
     enum_values,
     is_accepted,
+    is_valkey,
     known_names,
+    redis_equivalent,
     suggest,
     table,
     version_key,
@@ -108,6 +111,7 @@ class RedisConfig:
     service: object | None = None
     kind: str = "redis"  # "redis", "sentinel", "template" or "other" (not a redis.conf)
     version: tuple[int, int] | None = None
+    server: str = "redis"  # "redis" or "valkey": which server's directive table judges it
     _state: _State | None = field(default=None, repr=False)
     # (number of directives it was built from, canonical name -> last directive)
     _last: tuple[int, dict[str, Directive]] | None = field(default=None, repr=False, compare=False)
@@ -190,13 +194,14 @@ def parse_redis_config(
     version: tuple[int, int] | None = None,
     root: Path | None = None,
     container: ContainerPaths | None = None,
+    server: str = "redis",
 ) -> RedisConfig:
     """Parse ``source`` and the files it includes; ``version`` is the Redis major.minor when
     known (from the image tag), else any 7.x is assumed. With ``root`` (the project folder), an
     ``include`` of a file outside it is reported and never opened. With ``container`` (the
     service's mounts), an absolute ``include`` path is a container path, read from the host
     file mounted there."""
-    loader = _Loader(read or _default_reader, version, _State())
+    loader = _Loader(read or _default_reader, version, _State(), server)
     loader.root = _resolve(root) if root is not None else None
     loader.container = container
     base = source.real_path.parent if source.real_path is not None else Path.cwd()
@@ -204,7 +209,7 @@ def parse_redis_config(
     kind = loader.load_main(source)
     loader.finish()
     return RedisConfig(source, loader.directives, loader.problems, loader.files, kind=kind,
-                       version=version, _state=loader.state)
+                       version=version, server=server, _state=loader.state)
 
 
 def config_from_args(
@@ -216,6 +221,7 @@ def config_from_args(
     read: Reader | None = None,
     root: Path | None = None,
     container: ContainerPaths | None = None,
+    server: str | None = None,
 ) -> RedisConfig:
     """Add redis-server command-line options (the argv after the config path) to ``base``, the
     way redis-server appends them to the file: each ``--name`` starts a line, the words after it
@@ -224,8 +230,10 @@ def config_from_args(
         raise ValueError("config_from_args needs one span per argument")
     if base is not None and version is None:
         version = base.version
+    if server is None:
+        server = base.server if base is not None else "redis"
     state = base._state.copy() if base is not None and base._state is not None else _State()
-    loader = _Loader(read or _default_reader, version, state)
+    loader = _Loader(read or _default_reader, version, state, server)
     loader.root = _resolve(root) if root is not None else None
     loader.container = container
     if base is not None:
@@ -246,6 +254,7 @@ def config_from_args(
         service=base.service if base is not None else None,
         kind=base.kind if base is not None else "redis",
         version=version,
+        server=server,
         _state=loader.state,
     )
 
@@ -327,10 +336,10 @@ class _Loader:
                  "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted", "file_ids",
                  "outside_cache", "identities", "last")
 
-    def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State):
+    def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State, server: str = "redis"):
         self.read = read
         self.version = version
-        self.vkey = version_key(version)
+        self.vkey = version_key(version, server)
         self.modern = self.vkey != "6.2"
         self.state = state
         self.directives: list[Directive] = []
@@ -495,6 +504,18 @@ class _Loader:
                       "from the cluster, not from replicaof")
             self._add(_Error("replicaof directive not allowed in cluster mode", replica.span, detail),
                       _clip(" ".join([replica.name, *replica.args])))
+        aclfile = self._effective("aclfile")
+        users = [d for d in self.directives if d.canonical == "user"]
+        if aclfile is not None and aclfile.args and aclfile.args[0] and users:
+            # ACLLoadUsersAtStartup (src/acl.c) exits before it opens the file; not a FATAL
+            # CONFIG FILE ERROR banner, but the server never starts.
+            where = f"line {aclfile.span.line}" if aclfile.source is not None else "the command line"
+            self._add(_Error(
+                "users defined in redis.conf and an ACL file at the same time",
+                users[0].name_span,
+                f"aclfile is set ({where}); redis-server exits: define users either in the ACL file or "
+                "with user lines, not both"),
+                _clip(" ".join([users[0].name, users[0].args[0] if users[0].args else ""])))
 
     def _append(self, directive: Directive) -> None:
         self.directives.append(directive)
@@ -701,6 +722,11 @@ class _Loader:
                     Severity.WARNING))
                 self.state.reading_file = False
                 return None
+            if not host.exists():
+                # The mount's host side is missing: Docker puts an empty folder there. VL203
+                # reports it at the volume, where the user must act; not a second finding here.
+                self.state.reading_file = False
+                return None
             path = host
         else:
             path = Path(target) if Path(target).is_absolute() else self.base_dir / target
@@ -785,13 +811,14 @@ class _Loader:
     def _rename(self, d: Directive) -> _Error | None:
         state = self.state
         if state.commands is None:
-            state.commands = set(table().commands)
+            state.commands = set(commands(self.vkey))
         old, new = _lower(d.args[0]), _lower(d.args[1])
-        newer_server = self.vkey is not None and VERSIONS.index(self.vkey) > VERSIONS.index("7.0")
+        redis = redis_equivalent(self.vkey)
+        newer_server = redis is not None and VERSIONS.index(redis) > VERSIONS.index("7.0")
         if old not in state.commands:
-            if newer_server and old not in table().commands:
+            if newer_server and old not in commands(None) and not is_valkey(self.vkey):
                 return None  # a command the 7.0 table does not know may exist in a newer Redis
-            if old in table().commands:
+            if old in commands(self.vkey):
                 detail = f"{d.args[0]} was already renamed or removed by an earlier rename-command"
             else:
                 close = suggest(old, sorted(c for c in state.commands if "|" not in c))
@@ -1086,13 +1113,20 @@ def _unknown_detail(name: str, vkey: str | None) -> str:
     t = table()
     entry = t.directives.get(name)
     alias = t.aliases.get(name)
-    versions = entry["versions"] if entry is not None else (alias["versions"] if alias is not None else None)
-    where = "Redis 7.x" if vkey is None else f"Redis {vkey}"
-    if versions:
-        newest, oldest = versions[-1], versions[0]
+    versions = entry["versions"] if entry is not None else (alias["versions"] if alias is not None else [])
+    redis_versions = [v for v in versions if not is_valkey(v)]
+    if is_valkey(vkey):
+        assert vkey is not None
+        if redis_versions:
+            return f"{name} is a Redis {redis_versions[-1]} directive that Valkey {vkey.split('-', 1)[1]} does not have"
+    elif redis_versions:
+        where = "Redis 7.x" if vkey is None else f"Redis {vkey}"
+        newest, oldest = redis_versions[-1], redis_versions[0]
         if vkey is None or VERSIONS.index(vkey) > VERSIONS.index(newest):
             return f"{name} is not a {where} directive: it was removed after Redis {newest}"
         return f"{name} needs Redis {oldest} or newer"
+    elif versions:
+        return f"{name} is a Valkey directive, not a Redis one"
     close = suggest(name, known_names(vkey))
     text = f"unknown directive {name}"
     if close:

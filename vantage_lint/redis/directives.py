@@ -19,6 +19,9 @@ from vantage_lint.redis.units import LLONG_MAX, ULLONG, ascii_lower, parse_memor
 DATA = Path(__file__).resolve().parent.parent / "data" / "redis-directives.json"
 VERSIONS: tuple[str, ...] = ("6.2", "7.0", "7.2", "7.4", "8.0")
 MODERN = frozenset(VERSIONS[1:])  # 7.0 and newer
+# Valkey lines with a table of their own (scripts/gen_valkey_directives.py, from a live
+# valkey-server). Valkey 7.2 is Redis 7.2 and uses that table.
+VALKEY_VERSIONS: tuple[str, ...] = ("valkey-8.1",)
 
 # Directives redis-server handles outside its config table (each line acts on its own).
 NON_TABLE = frozenset({"include", "rename-command", "user", "loadmodule", "sentinel"})
@@ -33,6 +36,8 @@ class Table:
     aliases: dict[str, dict[str, Any]]  # old name → {"to": new name, "versions": [...]}
     commands: frozenset[str]            # lower-case, subcommands as "container|sub"
     acl_categories: frozenset[str]
+    # Per server line that is not Redis ("valkey-8.1"): its own commands and ACL categories.
+    servers: dict[str, dict[str, frozenset[str]]]
 
 
 @functools.cache
@@ -41,11 +46,33 @@ def table() -> Table:
     directives = raw["directives"]
     for name, entry in directives.items():
         entry["name"] = name
-    return Table(directives, raw["aliases"], frozenset(raw["commands"]), frozenset(raw["acl_categories"]))
+    servers = {
+        label: {key: frozenset(values) for key, values in entry.items()}
+        for label, entry in raw.get("servers", {}).items()
+    }
+    return Table(directives, raw["aliases"], frozenset(raw["commands"]), frozenset(raw["acl_categories"]), servers)
 
 
-def version_key(version: tuple[int, int] | None) -> str | None:
-    """The table version that describes ``version``: the newest one not after it."""
+def commands(vkey: str | None) -> frozenset[str]:
+    """The command table of the server ``vkey`` describes."""
+    t = table()
+    server = t.servers.get(vkey or "")
+    return server["commands"] if server is not None else t.commands
+
+
+def acl_categories(vkey: str | None) -> frozenset[str]:
+    t = table()
+    server = t.servers.get(vkey or "")
+    return server["acl_categories"] if server is not None else t.acl_categories
+
+
+def version_key(version: tuple[int, int] | None, server: str = "redis") -> str | None:
+    """The table version that describes ``version`` of ``server`` ("redis" or "valkey"): the
+    newest one not after it. A Valkey of unknown version is the newest Valkey the table has."""
+    if server == "valkey":
+        if version is not None and version < (8, 0):
+            return "7.2"  # Valkey 7.2 is Redis 7.2.4 renamed
+        return VALKEY_VERSIONS[-1]
     if version is None:
         return None
     best = VERSIONS[0]  # older servers are described by the oldest table we have
@@ -53,6 +80,22 @@ def version_key(version: tuple[int, int] | None) -> str | None:
         if _as_tuple(known) <= tuple(version[:2]):
             best = known
     return best
+
+
+def is_valkey(vkey: str | None) -> bool:
+    return vkey is not None and vkey.startswith("valkey-")
+
+
+def redis_equivalent(vkey: str | None) -> str | None:
+    """The Redis table version whose rules a server follows where nothing newer says otherwise:
+    a Valkey follows Redis 7.2, the version it forked from."""
+    return "7.2" if is_valkey(vkey) else vkey
+
+
+def for_server(entry: dict[str, Any], vkey: str | None) -> dict[str, Any]:
+    """The directive entry with the server line's own values (Valkey's enums and ranges)."""
+    override = entry.get("valkey") if is_valkey(vkey) else None
+    return {**entry, **override} if override else entry
 
 
 def _as_tuple(vkey: str) -> tuple[int, ...]:
@@ -99,9 +142,12 @@ def suggest(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
 
 
 def enum_values(entry: dict[str, Any], vkey: str | None) -> list[str]:
+    if is_valkey(vkey) and "enum" in entry.get("valkey", {}):
+        return list(entry["valkey"]["enum"])
     values = list(entry.get("enum", ()))
+    redis = redis_equivalent(vkey)
     for value, since in entry.get("enum_added", {}).items():
-        if vkey is None or _as_tuple(vkey) >= _as_tuple(since):
+        if redis is None or _as_tuple(redis) >= _as_tuple(since):
             values.append(value)
     return values
 
@@ -111,6 +157,7 @@ def check_standard(entry: dict[str, Any], args: list[str], vkey: str | None) -> 
 
     ``args`` has already passed the argument-count rule (one argument unless multi-arg).
     """
+    entry = for_server(entry, vkey)
     kind = entry["type"]
     if kind == "bool":
         return None if ascii_lower(args[0]) in ("yes", "no") else NOT_BOOL

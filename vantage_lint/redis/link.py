@@ -36,8 +36,12 @@ if TYPE_CHECKING:
 SERVERS = ("redis-server", "valkey-server", "redis-stack-server")
 # The newest minor of a major version, for tags that name only the major ("7-alpine" is 7.4).
 _LATEST_MINOR = {2: 8, 3: 2, 4: 0, 5: 0, 6: 2, 7: 4}
+_VALKEY_LATEST_MINOR = {7: 2, 8: 1}
 _TAG_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:[.\-_].*)?$")
-_BITNAMI_CONF_TARGETS = ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf")
+_BITNAMI_CONF_TARGETS = {
+    "redis": ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf"),
+    "valkey": ("/opt/bitnami/valkey/mounted-etc/valkey.conf", "/opt/bitnami/valkey/etc/valkey.conf"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,9 @@ class ImageProfile:
 
 OFFICIAL = ImageProfile("official", "/data", {"protected-mode": "no"}, {})
 BITNAMI = ImageProfile("bitnami", "/", {}, {"dir": "/bitnami/redis/data", "appendonly": "yes", "bind": "0.0.0.0 ::"})
+# bitnami/valkey: the same scripts with VALKEY_ variables and /bitnami/valkey paths (libvalkey.sh).
+BITNAMI_VALKEY = ImageProfile("bitnami", "/", {}, {"dir": "/bitnami/valkey/data", "appendonly": "yes",
+                                                   "bind": "0.0.0.0 ::"})
 STACK = ImageProfile("stack", "/", {}, {"dir": "/data", "protected-mode": "no"})
 
 
@@ -64,6 +71,7 @@ class RedisLink:
     service: Service
     profile: ImageProfile
     version: tuple[int, int] | None
+    server: str = "redis"         # "redis" or "valkey", from the image (image_server)
     # The redis-server word, or None when the image's default command (or entrypoint) runs it.
     server_word: Word | None = None
     # The config path argument as written, and as an absolute container path.
@@ -108,20 +116,28 @@ class RedisLink:
 
 # --- image facts -------------------------------------------------------------------------------
 
+def image_server(image: ImageRef | None) -> str:
+    """Which server the image runs: "valkey" (valkey/valkey, bitnami/valkey, any image named
+    valkey) or "redis" (the official image, bitnami/redis, redis-stack and look-alikes)."""
+    if image is not None and image.name.startswith("valkey"):
+        return "valkey"
+    return "redis"
+
+
 def image_version(image: ImageRef | None) -> tuple[int, int] | None:
-    """Redis major.minor from the image tag: ``7.2-alpine`` → (7, 2), ``6`` → (6, 2); None when
-    the tag names no version (``latest``, ``alpine``, none), so rules assume a current 7.x."""
+    """The server's major.minor from the image tag: ``7.2-alpine`` → (7, 2), ``6`` → (6, 2);
+    ``valkey/valkey:8`` → (8, 1). None when the tag names no version (``latest``, ``alpine``,
+    none): rules then assume a current Redis 7.x, or the newest Valkey the table knows."""
     if image is None or not image.tag:
         return None
     match = _TAG_VERSION.match(image.tag)
     if match is None:
         return None
     major = int(match.group(1))
+    if image_server(image) == "valkey":
+        latest = _VALKEY_LATEST_MINOR.get(major, 0)
+        return (major, int(match.group(2)) if match.group(2) is not None else latest) if major < 20 else None
     minor = int(match.group(2)) if match.group(2) is not None else _LATEST_MINOR.get(major, 0)
-    if image.name == "valkey":
-        # Valkey forked from Redis 7.2: 7.2 reads Redis 7.2 configs; later Valkey versions are
-        # their own line, so no Redis version is claimed for them.
-        return (7, 2) if major == 7 else None
     if major > 20:
         return None  # a date or build number, not a Redis version
     return major, minor
@@ -130,7 +146,7 @@ def image_version(image: ImageRef | None) -> tuple[int, int] | None:
 def image_profile(image: ImageRef | None) -> ImageProfile:
     if image is not None:
         if image.repository.startswith("bitnami/"):
-            return BITNAMI
+            return BITNAMI_VALKEY if image.name.startswith("valkey") else BITNAMI
         if image.name.startswith("redis-stack"):
             return STACK
     return OFFICIAL
@@ -218,7 +234,7 @@ def link_of(service: Any) -> RedisLink | None:
 
 def _link(service: Service) -> RedisLink:
     profile = image_profile(service.image)
-    link = RedisLink(service, profile, image_version(service.image))
+    link = RedisLink(service, profile, image_version(service.image), image_server(service.image))
     invocation = _server_invocation(service, profile)
     if invocation is None:
         link.known = False
@@ -234,7 +250,7 @@ def _link(service: Service) -> RedisLink:
             link.problem = "generated"
     else:
         link.flags = args
-        if profile is BITNAMI:
+        if profile.kind == "bitnami":
             _resolve_bitnami_file(service, link)
     if link.problem is not None:
         return link  # the file decides everything: do not guess the configuration
@@ -251,10 +267,10 @@ def _link(service: Service) -> RedisLink:
             link.problem = "unreadable"
             return link
         base = parse_redis_config(source, read=project.reader, version=link.version, root=project.directory,
-                                  container=lambda path: _mounted_host_file(service, path))
+                                  container=lambda path: _mounted_host_file(service, path), server=link.server)
     words, spans = _flag_words(service, link)
     conf = config_from_args(words, spans, base, version=link.version, read=project.reader, root=project.directory,
-                            container=lambda path: _mounted_host_file(service, path))
+                            container=lambda path: _mounted_host_file(service, path), server=link.server)
     conf.service = service
     link.config = conf
     return link
@@ -321,7 +337,7 @@ def _server_invocation(service: Service, profile: ImageProfile) -> tuple[Word | 
             return command[0], command[1:]
         if name == "docker-entrypoint.sh" and len(command) > 1 and _entrypoint_prepends(command[1].text):
             return None, command[1:]
-    if service.get("entrypoint") is None and profile is not BITNAMI and _entrypoint_prepends(words[0].text):
+    if service.get("entrypoint") is None and profile.kind != "bitnami" and _entrypoint_prepends(words[0].text):
         return None, list(words)
     return None
 
@@ -333,7 +349,7 @@ def _entrypoint_prepends(first: str) -> bool:
 
 
 _STOCK_REPOSITORIES = frozenset({
-    "redis", "valkey/valkey", "bitnami/redis", "redis/redis-stack", "redis/redis-stack-server",
+    "redis", "valkey/valkey", "bitnami/redis", "bitnami/valkey", "redis/redis-stack", "redis/redis-stack-server",
 })
 
 
@@ -395,7 +411,7 @@ def _refused(service: Service, link: RedisLink, host: Path) -> bool:
 
 
 def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
-    for target in _BITNAMI_CONF_TARGETS:
+    for target in _BITNAMI_CONF_TARGETS[link.server]:
         found = _providing_mount(service, target)
         if found is None:
             continue
@@ -419,6 +435,57 @@ def _mounted_host_file(service: Service, container_path: str) -> Path | None:
     return found[2] if found is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class MountedFile:
+    """A container path redis-server reads, and what the service's mounts put there."""
+
+    container_path: str
+    mount: Mount | None      # None for a Compose ``configs:`` entry
+    node: Any                # the volume or configs entry that provides it
+    host_path: Path | None   # None for named volumes, tmpfs and the like
+    source_path: Path | None  # the bind mount's own source (the file, or a folder above it)
+
+    @property
+    def state(self) -> str:
+        """"file"; "missing" (the source is the file and does not exist: Docker creates an
+        empty folder in its place); "folder" (the path is a folder); "source-missing" (the
+        mounted folder does not exist, so Docker mounts an empty one and the file is absent);
+        "unknown" (a named volume, or a file a deployment may put into an existing folder,
+        as it does with certificates and ACL files kept out of the repository)."""
+        if self.host_path is None:
+            return "unknown"
+        if self.host_path.is_file():
+            return "file"
+        if self.host_path.exists():
+            return "folder"
+        if self.source_path is None or self.source_path == self.host_path:
+            return "missing"
+        return "unknown" if self.source_path.exists() else "source-missing"
+
+
+def mounted_file(service: Service, path: str) -> MountedFile | None:
+    """What provides the container ``path`` (relative paths against the working directory), or
+    None when no volume or config mounts it."""
+    profile = image_profile(service.image)
+    workdir = service.text("working_dir") or profile.workdir
+    target = posixpath.normpath(posixpath.join(workdir, path))
+    found = _providing_mount(service, target)
+    if found is None:
+        return None
+    mount, node, host = found
+    source = None
+    if mount is not None and mount.type == "bind" and mount.source:
+        source = _host_path(service, mount.source, "")
+    elif mount is None:
+        source = host  # a configs: entry names the file itself
+    return MountedFile(target, mount, node, host, source)
+
+
+def stock_image(service: Service) -> bool:
+    """The service runs a published Redis image as is: a file nothing mounts is not there."""
+    return service.get("build") is None and _stock_image(service.image)
+
+
 def _providing_mount(service: Service, target: str) -> tuple[Mount | None, Any, Path | None] | None:
     """The mount whose target is ``target`` or a folder above it (the deepest wins) and the host
     path it gives for ``target``; the host path is None for named volumes, tmpfs and the like."""
@@ -433,7 +500,7 @@ def _providing_mount(service: Service, target: str) -> tuple[Mount | None, Any, 
             host = _host_path(service, mount.source, rest)
         if best is None or len(mount_target) >= best[0]:
             best = (len(mount_target), mount, mount.node, host)
-    for node, config_target, host_file in _config_mounts(service):
+    for node, config_target, host_file in _config_mounts(service) + _secret_mounts(service):
         rest = _below(target, config_target)
         if rest is None:
             continue
@@ -484,27 +551,101 @@ def _config_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
     return result
 
 
+def _secret_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
+    """Compose ``secrets:`` of the service: mounted at /run/secrets/<name> (or their target)."""
+    node = service.get("secrets")
+    if not isinstance(node, SeqNode):
+        return []
+    top = service.project.top("secrets")
+    result = []
+    for item in node.items:
+        if isinstance(item, ScalarNode):
+            name, target = item.text, None
+        elif isinstance(item, MapNode):
+            name, target = scalar_text(item.get("source")) or "", scalar_text(item.get("target"))
+        else:
+            continue
+        target = posixpath.normpath(posixpath.join("/run/secrets", target or name))
+        definition = top.get(name) if top is not None else None
+        file = scalar_text(definition.get("file")) if isinstance(definition, MapNode) else None
+        host = None
+        if file:
+            path = Path(file).expanduser()
+            host = path if path.is_absolute() else service.project.directory / path
+        result.append((item, target, host))
+    return result
+
+
 # --- flags -------------------------------------------------------------------------------------
+
+# Environment variables that the images' start scripts turn into server settings, and where
+# each script does it. Only read when the image's own entrypoint runs.
+IMAGE_VARIABLES: tuple[tuple[str, str, str, str], ...] = (
+    ("valkey/valkey 8.0+", "VALKEY_EXTRA_FLAGS", "words appended to the command (unquoted, split on blanks)",
+     'valkey-io/valkey-container 8.0/debian/docker-entrypoint.sh: exec "$@" $VALKEY_EXTRA_FLAGS'),
+    ("bitnami/redis", "REDIS_PASSWORD / REDIS_PASSWORD_FILE", "requirepass",
+     "bitnami/containers bitnami/redis/*/rootfs/opt/bitnami/scripts/libredis.sh (redis_configure_default)"),
+    ("bitnami/redis", "ALLOW_EMPTY_PASSWORD", "protected-mode no when yes", "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_AOF_ENABLED", "appendonly", "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_RDB_POLICY_DISABLED", 'save "" when yes', "libredis.sh, as above"),
+    ("bitnami/redis", "REDIS_DISABLE_COMMANDS", 'rename-command CMD "" for each comma-separated command',
+     "libredis.sh redis_disable_unsafe_commands (appends the lines to the generated redis.conf)"),
+    ("bitnami/redis", "REDIS_EXTRA_FLAGS", "words appended to redis-server's arguments",
+     "bitnami/redis/*/rootfs/opt/bitnami/scripts/redis/run.sh"),
+    ("bitnami/valkey", "VALKEY_PASSWORD, VALKEY_AOF_ENABLED, VALKEY_RDB_POLICY_DISABLED, VALKEY_DISABLE_COMMANDS, "
+     "VALKEY_EXTRA_FLAGS, ALLOW_EMPTY_PASSWORD", "as the REDIS_ ones of bitnami/redis",
+     "bitnami/containers bitnami/valkey/*/rootfs/opt/bitnami/scripts/libvalkey.sh (valkey_disable_unsafe_commands, ...)"),
+    ("redis/redis-stack(-server)", "REDIS_ARGS", "words appended to redis-server's arguments",
+     "redis-stack's entrypoint.sh"),
+)
+
 
 def _flag_words(service: Service, link: RedisLink) -> tuple[list[str], list[Span]]:
     """The options redis-server gets after the file: written flags, plus what the image derives
-    from environment variables (bitnami's REDIS_PASSWORD, redis-stack's REDIS_ARGS)."""
+    from environment variables (IMAGE_VARIABLES)."""
     words: list[str] = []
     spans: list[Span] = []
     if link.server_word is None and not service.command_words:
-        if link.profile is BITNAMI:
+        if link.profile.kind == "bitnami":
             _bitnami_flags(service, link, words, spans)
         elif link.profile is STACK:
             _stack_flags(service, words, spans)
     for word in link.flags:
         words.append(word.text)
         spans.append(service.word_span(word))
+    if _valkey_entrypoint(service, link):
+        extra = service.environment.get("VALKEY_EXTRA_FLAGS")
+        if extra is not None and extra.value:
+            for flag in extra.value.split():
+                words.append(flag)
+                spans.append(extra.span)
     return words, spans
 
 
+def _valkey_entrypoint(service: Service, link: RedisLink) -> bool:
+    """The valkey/valkey image's own docker-entrypoint.sh runs: from 8.0 it appends
+    VALKEY_EXTRA_FLAGS to whatever command it executes (7.2's does not)."""
+    image = service.image
+    if image is None or link.profile is not OFFICIAL:
+        return False
+    if image.repository.removeprefix("library/") not in ("valkey/valkey", "valkey"):
+        return False
+    if link.version is not None and link.version < (8, 0):
+        return False
+    entrypoint = service.get("entrypoint")
+    if entrypoint is None:
+        return True
+    if isinstance(entrypoint, ScalarNode):
+        return entrypoint.text.split()[:1] == ["docker-entrypoint.sh"]
+    items = getattr(entrypoint, "items", [])
+    return bool(items) and isinstance(items[0], ScalarNode) and items[0].text.endswith("docker-entrypoint.sh")
+
+
 def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: list[Span]) -> None:
-    """What bitnami's libredis.sh writes into its redis.conf from the environment."""
+    """What bitnami's libredis.sh (libvalkey.sh: the same with VALKEY_ names) writes into its
+    config file from the environment."""
     env = service.environment
+    prefix = "VALKEY" if link.server == "valkey" else "REDIS"
 
     def add(name: str, value: str, at: Span) -> None:
         words.extend([f"--{name}", value])
@@ -515,22 +656,27 @@ def _bitnami_flags(service: Service, link: RedisLink, words: list[str], spans: l
         value = var.value if var is not None and var.value is not None else default
         return value.strip().lower() in ("yes", "true", "1")
 
-    password = env.get("REDIS_PASSWORD")
-    password_file = env.get("REDIS_PASSWORD_FILE")
+    password = env.get(f"{prefix}_PASSWORD")
+    password_file = env.get(f"{prefix}_PASSWORD_FILE")
     if password is not None and (password.value or not password.literal):
-        add("requirepass", password.value or "${REDIS_PASSWORD}", password.span)
+        add("requirepass", password.value or f"${{{prefix}_PASSWORD}}", password.span)
     elif password_file is not None and password_file.value:
-        add("requirepass", "${REDIS_PASSWORD_FILE}", password_file.span)
+        add("requirepass", f"${{{prefix}_PASSWORD_FILE}}", password_file.span)
     if link.host_path is not None:
         return  # a mounted redis.conf replaces the generated one
     if yes("ALLOW_EMPTY_PASSWORD"):
         add("protected-mode", "no", env["ALLOW_EMPTY_PASSWORD"].span)
-    aof = env.get("REDIS_AOF_ENABLED")
+    aof = env.get(f"{prefix}_AOF_ENABLED")
     if aof is not None and aof.value:
         add("appendonly", aof.value.strip().lower(), aof.span)
-    if yes("REDIS_RDB_POLICY_DISABLED"):
-        add("save", "", env["REDIS_RDB_POLICY_DISABLED"].span)
-    extra = env.get("REDIS_EXTRA_FLAGS")
+    if yes(f"{prefix}_RDB_POLICY_DISABLED"):
+        add("save", "", env[f"{prefix}_RDB_POLICY_DISABLED"].span)
+    disabled = env.get(f"{prefix}_DISABLE_COMMANDS")
+    if disabled is not None and disabled.value:
+        for command in disabled.value.replace(",", " ").split():
+            words.extend(["--rename-command", command, ""])
+            spans.extend([disabled.span] * 3)
+    extra = env.get(f"{prefix}_EXTRA_FLAGS")
     if extra is not None and extra.value:
         for flag in extra.value.split():
             words.append(flag)

@@ -197,7 +197,7 @@ def celery_fixed_node_name(service: Service, ctx: RuleContext) -> Iterator[Findi
 @rule(
     code="VL325",
     name="redis-password-on-command-line",
-    summary="redis-server gets its password with --requirepass on the command line, visible in ps and docker inspect.",
+    summary="redis-server gets its password with --requirepass on the command line, visible in docker inspect.",
     severity=Severity.INFO,
     hint="Put requirepass in a mounted redis.conf (or an ACL file) instead of the command line.",
     roles=("redis",),
@@ -208,10 +208,12 @@ def redis_password_on_command_line(service: Service, ctx: RuleContext) -> Iterat
     Reports `--requirepass` (and `--masterauth`) in a Redis service's command or entrypoint.
 
     ## Why it matters
-    A command-line argument is part of the container's configuration and of the process
-    table: `docker inspect`, `docker compose config`, `ps` in any container sharing the PID
-    namespace and every monitoring agent that lists processes show the password, resolved
-    from the variable. A `redis.conf` (or ACL file) mounted read-only keeps it out of them.
+    A command-line argument is part of the container's configuration: `docker inspect`,
+    `docker compose config` and every tool that reads the container's `Cmd` show the
+    password, resolved from the variable. (Not `ps` once the server runs: redis-server 7.0
+    and valkey 8.1 overwrite their argument list with the process title, seen in
+    /proc/PID/cmdline; an init process such as `init: true`'s keeps its own copy.) A
+    `redis.conf` (or ACL file) mounted read-only keeps it out.
 
     ## Example
     ```yaml
@@ -230,6 +232,6 @@ def redis_password_on_command_line(service: Service, ctx: RuleContext) -> Iterat
             yield ctx.finding(
                 service.word_span(word),
                 f'Redis service "{service.name}" passes {word.text} on the command line: the password shows in '
-                "docker inspect and in the process list",
+                "docker inspect and docker compose config",
             )
             return

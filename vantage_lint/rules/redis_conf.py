@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Applicability, Edit, Finding, Fix, Severity
 from vantage_lint.redis.config import ACCUMULATING, HINT, SENSITIVE, Directive, RedisConfig
-from vantage_lint.redis.directives import directive_info, in_version, version_key
+from vantage_lint.redis.directives import directive_info, in_version, is_valkey, table, version_key
 from vantage_lint.registry import rule
 
 # What an ignored directive used to do, for the message.
@@ -28,12 +28,20 @@ _IGNORED = {
 )
 def redis_config_error() -> Iterable[Finding]:
     """## What it does
-    Reads a redis.conf the way redis-server 7.x does (same tokenizer, same directive table,
-    same value parsers, includes followed in place) and reports every line it would refuse:
+    Reads a redis.conf the way the server that runs it does (same tokenizer, same directive
+    table, same value parsers, includes followed in place) and reports every line it would
+    refuse. The server and version come from the image tag of the service that mounts the
+    file: `redis:6.2` is judged as Redis 6.2, `valkey/valkey:8` (or `bitnami/valkey`) as
+    Valkey 8.1, whose table adds directives (`dual-channel-replication-enabled`,
+    `primaryauth`, ...), enum values (`repl-diskless-load flush-before-load`) and narrower
+    ranges (`maxmemory-samples` at most 64). A tag without a version means the newest Valkey
+    the table knows, or for Redis any 7.x (a line is accepted if some 7.x accepts it).
+    Reported:
     unknown directives (with a did-you-mean), a wrong number of arguments, bad yes/no, enum,
     memory or integer values, unbalanced quotes, invalid `save` points, an inline `# comment`
     after a value, a missing `include` file, bad `user` rules. The verdict and the line are
-    checked against a real redis-server.
+    checked against real redis-server 7.0 and valkey-server 8.1. Users defined with `user`
+    lines next to an `aclfile` are reported too: the server exits before it reads the file.
 
     In a folder walk, a file named like a Redis config whose content is not one (half of its
     lines or more start with no directive Redis knows, or have YAML's shape, like a monitoring
@@ -107,9 +115,12 @@ def redis_deprecated_directive(conf: RedisConfig, ctx: RuleContext) -> Iterator[
     """
     if conf.kind == "other":
         return
-    vkey = version_key(conf.version)
+    vkey = version_key(conf.version, conf.server)
     for directive in conf.directives:
         if directive.name != directive.canonical:
+            alias = table().aliases.get(directive.name)
+            if alias is not None and alias["versions"] and all(is_valkey(v) for v in alias["versions"]):
+                continue  # Valkey's new spelling (primaryauth for masterauth), not an old name
             entry = directive_info(directive.canonical)
             # Only suggest a name the target Redis knows; an unknown 7.x must be 7.0 or newer.
             if entry is None or not (in_version(entry["versions"], vkey) if vkey else "7.0" in entry["versions"]):

@@ -117,7 +117,9 @@ def redis_eviction_policy(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
 
     ## Fix
     `maxmemory-policy noeviction` on the broker (or a `volatile-*` policy, which never touches
-    the TTL-less queue keys); `allkeys-lru` on a cache.
+    the TTL-less queue keys: the fix proposes `volatile-lru` when the broker also holds results
+    or cache data, where `noeviction` would let them block publishing, VL227); `allkeys-lru`
+    on a cache.
     """
     if not checkable(conf):
         return
@@ -133,12 +135,19 @@ def redis_eviction_policy(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
             brokers = sorted({u.client.name for u in clients_of(service) if u.kind == "broker"})  # type: ignore[arg-type]
             users = ", ".join(f'"{n}"' for n in brokers)
             limit = "" if maxmemory else " (it takes effect as soon as maxmemory is set)"
+            shared = any(u.kind != "broker" for u in clients_of(service))  # type: ignore[arg-type]
+            if shared:
+                # noeviction would let the results and cache entries block publishing (VL227).
+                hint = ("Give the broker its own Redis with noeviction, or use volatile-lru here: it evicts only "
+                        "keys with a TTL (results, cache entries), never the queue lists.")
+                fix = directive_fix(conf, "maxmemory-policy", "volatile-lru", "Use maxmemory-policy volatile-lru")
+            else:
+                hint = ("Set maxmemory-policy noeviction: at the limit writes fail loudly instead of tasks "
+                        "disappearing; put cache data in a separate Redis.")
+                fix = directive_fix(conf, "maxmemory-policy", "noeviction", "Use maxmemory-policy noeviction")
             yield with_severity(ctx.finding(
-                at,
-                f"{shown} on {subject(conf)}, the Celery broker of {users}: {_BROKER_WHY}{limit}",
-                hint="Set maxmemory-policy noeviction: at the limit writes fail loudly instead of tasks "
-                     "disappearing; put cache data in a separate Redis.",
-                fix=directive_fix(conf, "maxmemory-policy", "noeviction", "Use maxmemory-policy noeviction"),
+                at, f"{shown} on {subject(conf)}, the Celery broker of {users}: {_BROKER_WHY}{limit}",
+                hint=hint, fix=fix,
             ), Severity.ERROR)
         return
     if not maxmemory or policy != "noeviction":

@@ -18,7 +18,37 @@ def aof_on(conf: RedisConfig) -> bool:
 
 def rdb_on(conf: RedisConfig) -> bool:
     points = conf.save_points()
-    return points is None or bool(points)  # None: the compiled default save points apply
+    if points is None:
+        return not defaults_cleared(conf)  # else the compiled default save points apply
+    return bool(points)
+
+
+def defaults_cleared(conf: RedisConfig) -> bool:
+    """Redis 6.0 and older drop the default save points as soon as redis-server gets any
+    argument, a config file or a flag (src/server.c main() of 6.0 calls resetServerSaveParams()
+    before loadServerConfig(); 6.2 moved the reset to the first `save` line, and 7.0 keeps the
+    defaults without one: tests/test_redis_claims_real.py)."""
+    version = conf.version
+    if version is None or version > (6, 0) or conf.save_points() is not None:
+        return False
+    link = link_of(conf.service) if conf.service is not None else None
+    if link is not None and link.profile is not OFFICIAL:
+        return False  # bitnami and redis-stack start it with their own file
+    return conf.source is not None or bool(conf.directives)
+
+
+def role_of(conf: RedisConfig) -> str | None:
+    """``broker``, ``backend``, ``cache`` or None: what the Redis holds, from its clients."""
+    from vantage_lint.redis.clients import clients_of, redis_role
+
+    service = conf.service
+    if service is None:
+        return None
+    role = redis_role(service)  # type: ignore[arg-type]
+    if role is not None:
+        return role
+    kinds = {url.kind for url in clients_of(service)}  # type: ignore[arg-type]
+    return "backend" if kinds == {"backend"} else None
 
 
 def persistence_on(conf: RedisConfig) -> bool:
@@ -53,6 +83,13 @@ def with_severity(finding: Finding, severity: Severity) -> Finding:
     return finding
 
 
+# Roles that can lose recent writes: a cache is rebuilt, results expire and are written again.
+LOSSY_ROLES = frozenset({"cache", "backend"})
+_ROLE_NAMES = {"cache": "cache", "backend": "Celery result backend"}
+AOF_FIX_TITLE = ("Turn on the append-only file (run CONFIG SET appendonly yes on the live server first, "
+                 "or the restart loads an empty AOF instead of the RDB)")
+
+
 # --- VL207 -------------------------------------------------------------------------------------
 @rule(
     code="VL207",
@@ -65,15 +102,22 @@ def with_severity(finding: Finding, severity: Severity) -> Finding:
 )
 def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    When AOF or RDB is on (RDB is on by default when no `save` line exists), resolves the data
-    directory (`dir`, relative to the working directory; `/data` in the official image) and
-    looks for the service mount that holds it. Reports no mount, an anonymous volume
-    (`- /data`) and a tmpfs.
+    When AOF or RDB is on, resolves the data directory (`dir`, relative to the working
+    directory; `/data` in the official image) and looks for the service mount that holds it.
+    Reports no mount, an anonymous volume (`- /data`) and a tmpfs; a tmpfs whose `size` is
+    below `maxmemory` (or with no `maxmemory`) is an error, since snapshots that do not fit
+    fail (seen on redis-server 7.0 and valkey 8.1 with a 1 MB tmpfs: BGSAVE fails, then writes
+    and PING get `MISCONF` while `redis-cli ping` exits 0). RDB is on by default when
+    no `save` line exists, except on Redis 6.0 and older, where any config file or flag
+    clears the default save points (see VL212).
 
     ## Why it matters
-    Without a named volume or bind mount the RDB and AOF files live in the image's anonymous
-    volume or the container's writable layer: `docker compose down` (or a rebuild) detaches
-    them and Redis starts empty: persistence was configured but the data is gone anyway.
+    Without a named volume or bind mount the RDB and AOF files live in an anonymous volume
+    (the official image declares `VOLUME /data`) or the container's writable layer.
+    `docker compose up` with a new image carries anonymous volumes over to the new container,
+    but `docker compose down`, `docker compose rm` and `up -V` (`--renew-anon-volumes`) do
+    not: the next start begins with an empty dataset. Data in the writable layer is lost
+    whenever the container is recreated, a new image included.
 
     ## Example
     ```yaml
@@ -104,31 +148,88 @@ def redis_data_not_persisted(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
             if best is None or len(target) >= len(best.target):
                 best = mount
     tmpfs = _tmpfs_targets(service)
-    if best is None and any(directory == t or directory.startswith(t.rstrip("/") + "/") for t in tmpfs):
-        yield ctx.finding(
-            service.span_of("tmpfs"),  # type: ignore[attr-defined]
-            f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart",
-        )
+    covering = [size for target, size in _tmpfs_sizes(service) if _inside(directory, target)]
+    if best is None and any(_inside(directory, t) for t in tmpfs):
+        yield _tmpfs_finding(ctx, conf, service.span_of("tmpfs"), what, directory, covering[0] if covering else None)  # type: ignore[attr-defined]
         return
     if best is not None:
         if best.type == "tmpfs":
-            yield ctx.finding(best.span, f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart")
+            size = _long_tmpfs_size(best.node)
+            yield _tmpfs_finding(ctx, conf, best.span, what, directory, size)
         elif best.type == "volume" and not best.source:
             yield ctx.finding(
                 best.span,
-                f"{subject(conf)} writes its {what} to {directory}, an anonymous volume: `docker compose down` "
-                "detaches it and the next start begins with an empty dataset",
+                f"{subject(conf)} writes its {what} to {directory}, an anonymous volume: `up` with a new image "
+                "keeps it, but after `docker compose down`, `rm` or `up -V` Redis starts with an empty dataset",
             )
         return
     image_volume = link is not None and link.profile is OFFICIAL and directory == "/data"
-    where = ("only the image's anonymous volume" if image_volume
-             else "the container's writable layer")
+    if image_volume:
+        where = ("only the image's anonymous volume: `up` with a new image keeps it, but after `docker compose "
+                 "down`, `rm` or `up -V` Redis starts with an empty dataset")
+    else:
+        where = ("the container's writable layer: recreating the container (a new image, `docker compose down`) "
+                 "starts Redis with an empty dataset")
     yield ctx.finding(
         service.span_of("volumes"),  # type: ignore[attr-defined]
-        f"{subject(conf)} writes its {what} to {directory}, {where}: recreating the container "
-        "(`docker compose down`, a new image) starts Redis with an empty dataset",
+        f"{subject(conf)} writes its {what} to {directory}, {where}",
         hint=f'Mount a named volume at {directory}: volumes: ["redis-data:{directory}"].',
     )
+
+
+def _inside(path: str, target: str) -> bool:
+    return path == target or path.startswith(target.rstrip("/") + "/")
+
+
+def _tmpfs_finding(ctx: RuleContext, conf: RedisConfig, at: object, what: str, directory: str,
+                   size: int | None) -> Finding:
+    """A tmpfs loses the files at every restart; a small one (below maxmemory, or with no
+    maxmemory at all) also makes snapshots fail, and Redis then refuses writes and PING with
+    MISCONF (tests/test_redis_claims_real.py, a 1 MB tmpfs on both servers)."""
+    from vantage_lint.compose.units import human_bytes
+
+    message = f"{subject(conf)} writes its {what} to {directory}, a tmpfs: they vanish at every restart"
+    maxmemory = conf.memory("maxmemory") or 0
+    if size is not None and (not maxmemory or size < maxmemory):
+        limit = f"maxmemory {conf.value('maxmemory')}" if maxmemory else "no maxmemory"
+        message += (f", and its size {human_bytes(size)} is below what the dataset may reach ({limit}): a snapshot "
+                    "that does not fit fails, and Redis then answers writes and PING with MISCONF while a plain "
+                    "redis-cli ping healthcheck still exits 0")
+        return with_severity(ctx.finding(at, message,  # type: ignore[arg-type]
+                                         hint=f"Mount a named volume at {directory} instead of the tmpfs."),
+                             Severity.ERROR)
+    return ctx.finding(at, message)  # type: ignore[arg-type]
+
+
+def _tmpfs_sizes(service: object) -> list[tuple[str, int | None]]:
+    """(target, size in bytes or None) of the short-syntax ``tmpfs:`` entries (``/data:size=64m``)."""
+    from vantage_lint.compose.nodes import ScalarNode, SeqNode
+    from vantage_lint.compose.units import compose_bytes
+
+    node = service.get("tmpfs")  # type: ignore[attr-defined]
+    items = node.items if isinstance(node, SeqNode) else [node] if isinstance(node, ScalarNode) else []
+    found = []
+    for item in items:
+        if not isinstance(item, ScalarNode) or not item.text:
+            continue
+        target, _, options = item.text.partition(":")
+        size = None
+        for option in options.split(","):
+            key, _, value = option.partition("=")
+            if key.strip() == "size":
+                size = compose_bytes(value.strip())
+        found.append((posixpath.normpath(target), size))
+    return found
+
+
+def _long_tmpfs_size(node: object) -> int | None:
+    """``tmpfs.size`` of a long-syntax ``type: tmpfs`` volume."""
+    from vantage_lint.compose.nodes import MapNode, ScalarNode
+    from vantage_lint.compose.units import compose_bytes
+
+    options = node.get("tmpfs") if isinstance(node, MapNode) else None
+    size = options.get("size") if isinstance(options, MapNode) else None
+    return compose_bytes(size.value) if isinstance(size, ScalarNode) else None
 
 
 def _tmpfs_targets(service: object) -> list[str]:
@@ -145,7 +246,8 @@ def _tmpfs_targets(service: object) -> list[str]:
     name="redis-aof-disabled",
     summary="Redis runs without the append-only file: `appendonly` is not `yes`.",
     severity=Severity.WARNING,
-    hint="Set appendonly yes (with appendfsync everysec) so at most a second of writes is lost on a crash.",
+    hint="On the running server run CONFIG SET appendonly yes first, then add appendonly yes to the config: "
+         "adding only the line restarts Redis on an empty AOF and drops the RDB data.",
     scope="redis",
     fix=Applicability.UNSAFE,
     contexts=PRODUCTION_ONLY,
@@ -167,18 +269,29 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     save 900 1
     ```
 
+    The severity follows what the Redis holds, as VL214 reads it from its clients: a warning
+    for a Celery broker or an unknown role, info for a cache or a result backend (results
+    expire and are written again; a cache is rebuilt).
+
     ## Fix
-    `appendonly yes` (unsafe fix: it changes disk usage and start-up time).
+    On a server that already holds data, first run `CONFIG SET appendonly yes` on the live
+    server (it writes the AOF from the dataset in memory), then add `appendonly yes` to the
+    file. Adding only the line empties the dataset on the next restart: redis-server 7.0 and
+    valkey 8.1 then start from a new, empty AOF and ignore the RDB (Redis issue 12484). The
+    unsafe fix adds the line; do the `CONFIG SET` step first.
     """
     if not checkable(conf) or aof_on(conf):
         return
     directive = conf.get("appendonly")
     state = f"appendonly {directive.args[0] if directive.args else ''}".strip() if directive else "no appendonly line (default no)"
-    yield ctx.finding(
+    role = role_of(conf)
+    finding = ctx.finding(
         anchor(conf, "appendonly"),
-        f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot",
-        fix=directive_fix(conf, "appendonly", "yes", "Turn on the append-only file"),
+        f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot"
+        + (f"; as a {_ROLE_NAMES[role]} it can rebuild what it loses" if role in LOSSY_ROLES else ""),
+        fix=directive_fix(conf, "appendonly", "yes", AOF_FIX_TITLE),
     )
+    yield with_severity(finding, Severity.INFO) if role in LOSSY_ROLES else finding
 
 
 # --- VL211 -------------------------------------------------------------------------------------
@@ -246,7 +359,11 @@ def redis_rdb_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     Reports a configuration whose effective save points are empty (`save ""`, `--save ""`,
     bitnami's `REDIS_RDB_POLICY_DISABLED=yes`). On an image whose tag says Redis 6.x or older,
     a `save` line with more than one pair (`save 900 1 300 10`) is an error: Redis 6.2 accepts
-    it silently and stores no save points at all (7.0 reads it as intended).
+    it silently and stores no save points at all (7.0 reads it as intended). On Redis 6.0 and
+    older a config file or any flag without a `save` line clears the default save points
+    (`main()` resets them before loading the arguments; 6.2 moved the reset to the first
+    `save` line). For a cache or a Celery result backend (read from its clients, as VL214
+    does) the finding is info: such data can be lost.
 
     ## Why it matters
     RDB snapshots are compact point-in-time backups and make restarts fast; with AOF off too,
@@ -277,7 +394,23 @@ def redis_rdb_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
                 hint="Write one pair per line (save 900 1, then save 300 10), or use a Redis 7 image.",
             ), Severity.ERROR)
         return
+    role = role_of(conf)
+    lossy = role in LOSSY_ROLES
+
+    def rated(finding: Finding) -> Finding:
+        return with_severity(finding, Severity.INFO) if lossy else finding
+
+    if defaults_cleared(conf):
+        assert version is not None
+        yield rated(ctx.finding(
+            anchor(conf, "save"),
+            f"{subject(conf)} runs Redis {version[0]}.{version[1]} (image tag) with a config file or flags and no "
+            "save line: before 6.2 any argument clears the default save points, so RDB snapshots are off",
+            hint="Write the save points you want (save 900 1, save 300 10, save 60 10000), or use a Redis 7 image.",
+        ))
+        return
     if conf.save_points() == []:
         last = conf.all("save")
         at = (last[-1].arg_spans[0] if last[-1].arg_spans else last[-1].span) if last else anchor(conf)
-        yield ctx.finding(at, f"{subject(conf)} has RDB snapshots turned off (save \"\")")
+        tail = (f" (a {_ROLE_NAMES[role]}: a restart without AOF starts it empty)" if lossy else "")
+        yield rated(ctx.finding(at, f"{subject(conf)} has RDB snapshots turned off (save \"\"){tail}"))

@@ -55,9 +55,12 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
 
     ## Why it matters
     Any process that can open a connection to Redis (another container on the network, a
-    compromised dependency, a published port) can read every key, flush the database, or use
-    `CONFIG`/`MODULE`-style commands to escalate. The official image also compiles protected
-    mode off.
+    compromised dependency, a published port) can read every key, flush the database or
+    change settings at runtime. The classic escalation, `CONFIG SET dir` and `dbfilename` to
+    write a file such as `authorized_keys`, is refused by Redis 7.0+ and Valkey by default
+    (`enable-protected-configs no`: "can't set protected config", seen on redis-server 7.0
+    and valkey 8.1); with that directive set to `yes`, or on Redis 6, it works. The official
+    image also compiles protected mode off.
 
     ## Example
     ```
@@ -190,8 +193,9 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
 
     ## Why it matters
     Anyone who can reach the host's port can read, change or delete every key, and
-    unauthenticated Redis instances on the internet are found by scanners within minutes
-    (and used to plant SSH keys or cron jobs through `CONFIG SET dir`).
+    unauthenticated Redis instances on the internet are found by scanners within minutes.
+    On Redis 6 (or with `enable-protected-configs yes`) they also plant SSH keys or cron jobs
+    through `CONFIG SET dir`; Redis 7.0+ and Valkey refuse that by default.
 
     ## Example
     ```yaml
@@ -222,10 +226,13 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
         why = ("protected-mode no" if conf.value("protected-mode") == "no"
                else "no config file, and the official image compiles protected mode off" if conf.source is None
                else "protected mode off")
+        escalation = ""
+        if (conf.version is not None and conf.version < (7, 0)) or effective(conf, "enable-protected-configs") in ("yes", "local"):
+            escalation = ", and write files on the server through CONFIG SET dir"
         yield ctx.finding(
             published.span,
             f"{subject(conf)} has no password and publishes port {port} on {host} with {why}: anyone who "
-            "reaches the host can read and write every key",
+            f"reaches the host can read and write every key{escalation}",
         )
 
 
@@ -294,9 +301,8 @@ def redis_bind_loopback_only(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     name="redis-dangerous-commands",
     summary="The default user can run FLUSHALL, FLUSHDB, CONFIG, DEBUG or KEYS; `rename-command` is deprecated in favour of ACLs.",
     severity=Severity.INFO,
-    hint="Restrict the default user with an ACL: user default on >password ~* &* +@all -@dangerous.",
+    hint="Give the application a user without -@dangerous commands, and replication and monitoring users of their own.",
     scope="redis",
-    production=True,
     tier="production",
     contexts=PRODUCTION_ONLY,
 )
@@ -311,8 +317,16 @@ def redis_dangerous_commands(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     ## Why it matters
     One mistaken or malicious `FLUSHALL` empties the broker and cache; `CONFIG SET` rewrites
     persistence and security at runtime; `KEYS *` blocks a large instance for seconds.
-    redis.conf 7.0 marks `rename-command` deprecated ("use ACLs instead"): renamed commands
+    `rename-command` has been deprecated since Redis 6.0 in favour of ACLs: renamed commands
     break AOF replays and replicas.
+
+    Taking `-@dangerous` from the default user is not free: the category also holds INFO,
+    ROLE, PSYNC, REPLCONF, SYNC, MONITOR and SLOWLOG (`ACL CAT dangerous` on redis-server 7.0
+    and valkey 8.1). Replicas and Sentinels that authenticate as that user can no longer
+    replicate or monitor, and an `redis-cli info` healthcheck prints NOPERM and still exits
+    0. The advice is therefore a user per job, not one stripped default user. This is info
+    (a warning in the production preset, never an error): which commands a deployment may
+    give up is its own call.
 
     ## Example
     ```
@@ -321,16 +335,23 @@ def redis_dangerous_commands(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
     ```
 
     ## Fix
-    `user default on >password ~* &* +@all -@dangerous` (and no `rename-command` lines).
+    ```
+    user default off
+    user app on >app-password ~* &* +@all -@dangerous
+    user replica on >replica-password +psync +replconf +ping
+    user monitor on >monitor-password +ping +info +role +client|list +slowlog
+    ```
+    with the application, the replicas (`masteruser`/`masterauth`) and the healthcheck each
+    using its own user, and no `rename-command` lines.
     """
     if not checkable(conf):
         return
     for directive in conf.all("rename-command"):
         yield ctx.finding(
             directive.name_span,
-            f"{subject(conf)} uses rename-command {' '.join(directive.args[:1])}: deprecated since Redis 7.0, "
+            f"{subject(conf)} uses rename-command {' '.join(directive.args[:1])}: deprecated since Redis 6.0, "
             "and renamed commands break AOF replays and replicas",
-            hint="Remove rename-command and deny the command with an ACL (-@dangerous or -flushall).",
+            hint="Remove rename-command and deny the command with an ACL for the application's user (e.g. -flushall).",
         )
     allowed = default_user_commands(conf)
     if not allowed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode
@@ -11,12 +12,14 @@ from vantage_lint.context import RuleContext
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.redis.auth import Auth, auth_of
 from vantage_lint.redis.clients import Probe, clients_of, healthcheck_probes, service_urls
-from vantage_lint.redis.link import BITNAMI, data_dir, link_of
+from vantage_lint.redis.link import data_dir, effective, link_of, mounted_file, stock_image
 from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
 
 REDIS_PASSWORD_NAMES = ("REDIS_PASSWORD", "REDIS_PASS", "REDISCLI_AUTH", "REDIS_AUTH")
+# Image variables whose words the image appends to the server's arguments (link.IMAGE_VARIABLES).
+_FLAG_VARIABLES = ("VALKEY_EXTRA_FLAGS", "REDIS_EXTRA_FLAGS", "REDIS_ARGS")
 
 
 # --- VL201 -------------------------------------------------------------------------------------
@@ -59,20 +62,38 @@ def redis_no_config_file(service: Service, ctx: RuleContext) -> Iterator[Finding
     link = link_of(service)
     if link is None or not link.known or link.uses_file:
         return
-    if link.profile is BITNAMI:
+    if link.profile.kind == "bitnami":
+        name = "valkey" if link.server == "valkey" else "redis"
         yield ctx.finding(
             link.anchor,
-            f'Redis service "{service.name}" runs the redis.conf the bitnami image writes from environment '
+            f'Redis service "{service.name}" runs the {name}.conf the bitnami image writes from environment '
             "variables, not a reviewed config file",
-            hint="Mount your redis.conf read-only at /opt/bitnami/redis/mounted-etc/redis.conf.",
+            hint=f"Mount your {name}.conf read-only at /opt/bitnami/{name}/mounted-etc/{name}.conf.",
         )
         return
     how = "with command-line flags only, no config file" if link.flags else "without a config file"
+    defaults = _unset_defaults(link)
+    tail = f" ({', '.join(defaults)})" if defaults else ""
     yield ctx.finding(
         link.anchor,
-        f'Redis service "{service.name}" starts redis-server {how}: every other setting is the image\'s '
-        "compiled default (no password, no maxmemory, AOF off)",
+        f'Redis service "{service.name}" starts {link.server}-server {how}: every other setting is the image\'s '
+        f"compiled default{tail}",
     )
+
+
+def _unset_defaults(link: object) -> list[str]:
+    """The compiled defaults that matter most and that neither flags nor image variables set."""
+    conf = getattr(link, "config", None)
+    if conf is None:
+        return ["no password", "no maxmemory", "AOF off"]
+    shown = []
+    if auth_of(conf).required is False:
+        shown.append("no password")
+    if not conf.memory("maxmemory"):
+        shown.append("no maxmemory")
+    if effective(conf, "appendonly") != "yes":
+        shown.append("AOF off")
+    return shown
 
 
 # --- VL202 -------------------------------------------------------------------------------------
@@ -172,12 +193,30 @@ def _read_only_fix(service: Service, node: object, ctx: RuleContext) -> Fix | No
 
 
 # --- VL203 -------------------------------------------------------------------------------------
+# Files redis-server opens at start besides its config (TLS files only when TLS is on).
+_READ_FILES = ("aclfile", "include")
+_TLS_FILES = ("tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-dh-params-file",
+              "tls-client-cert-file", "tls-client-key-file")
+# What redis-server 7 does when the file is a folder (Docker's stand-in for a missing bind
+# source) or is not there at all (tests/test_redis_claims_real.py).
+_AS_FOLDER = {
+    "aclfile": "reads it as an empty ACL file and starts with `user default on nopass`: no password at all",
+    "include": "reads it as an empty file and starts without the settings it was meant to add",
+    "tls": "refuses to start (Failed to configure TLS)",
+}
+_ABSENT = {
+    "aclfile": "refuses to start (Error loading ACLs ... No such file or directory)",
+    "include": "refuses to start (Fatal error, can't open config file)",
+    "tls": "refuses to start (Failed to configure TLS)",
+}
+
+
 @rule(
     code="VL203",
     name="redis-config-path-mismatch",
-    summary="The config path given to redis-server is not the target of any mount, or the mounted host file does not exist.",
+    summary="A file redis-server reads (its config, aclfile, include, tls-*-file) is not mounted, or its bind-mount source does not exist.",
     severity=Severity.ERROR,
-    hint="Mount the host file at exactly the path passed to redis-server, and check that the host file exists.",
+    hint="Mount the host file at exactly the path redis-server reads, and check that the host file exists.",
     roles=["redis"],
 )
 def redis_config_path_mismatch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
@@ -186,12 +225,17 @@ def redis_config_path_mismatch(service: Service, ctx: RuleContext) -> Iterator[F
     in the official image) and looks for the volume or `configs:` entry whose target is that
     file or a folder holding it. Reports a path nothing mounts (on a stock image, where the
     file cannot be baked in), and a bind mount whose host file (relative to the project
-    folder) does not exist or is a folder.
+    folder) does not exist or is a folder. The files the configuration itself names get the
+    same check: `aclfile`, every `include`, and the `tls-*-file` paths when TLS is on.
 
     ## Why it matters
-    redis-server stops with `Fatal error, can't open config file` and the container
-    restarts forever. When a bind mount's host file is missing, Docker creates an empty
-    folder in its place, so the same error appears on every machine that lacks the file.
+    For a missing bind-mount source Docker creates an empty folder on the host and mounts it.
+    redis-server 7 opens a folder without error and reads nothing from it: given as its
+    config, it starts silently on its compiled defaults (no password, no `maxmemory`,
+    protected mode off in the official image); as the `aclfile`, the default user becomes
+    `user default on nopass`; as an `include`, its settings are missing. A TLS certificate
+    or key that is a folder, or an `aclfile`/`include`/config path nothing mounts, stops
+    redis-server at start and the container restarts in a loop.
 
     ## Example
     ```yaml
@@ -204,10 +248,11 @@ def redis_config_path_mismatch(service: Service, ctx: RuleContext) -> Iterator[F
     ```
 
     ## Fix
-    Make the mount target and the `redis-server` argument the same path, and commit the host file.
+    Make the mount target and the path redis-server reads the same, and commit the host file
+    (or create it in the deployment before `docker compose up`).
     """
     link = link_of(service)
-    if link is None or link.problem not in ("unmounted", "missing", "not-a-file"):
+    if link is None:
         return
     if link.problem == "unmounted":
         at = service.word_span(link.path_word) if link.path_word is not None else link.anchor
@@ -219,13 +264,74 @@ def redis_config_path_mismatch(service: Service, ctx: RuleContext) -> Iterator[F
             f"config mounts that path{near}: redis-server exits with \"can't open config file\"",
         )
         return
-    what = "does not exist" if link.problem == "missing" else "is a folder, not a file"
-    node = link.mount_node
-    yield ctx.finding(
-        node.span if node is not None else link.anchor,
-        f'the host file {_host_shown(link)} mounted at {link.container_path} for Redis service "{service.name}" {what}: '
-        "Docker mounts an empty folder there and redis-server cannot open its config",
-    )
+    if link.problem in ("missing", "not-a-file"):
+        what = "does not exist" if link.problem == "missing" else "is a folder, not a file"
+        node = link.mount_node
+        yield ctx.finding(
+            node.span if node is not None else link.anchor,
+            f'the host file {_host_shown(link)} mounted at {link.container_path} for Redis service "{service.name}" '
+            f"{what}: Docker mounts an empty folder there, and redis-server 7 reads a folder as an empty config "
+            "and starts silently on its compiled defaults (no password, no maxmemory)",
+        )
+        return
+    conf = link.config
+    if conf is None:
+        return
+    yield from _read_file_findings(service, conf, ctx)
+
+
+def _tls_on(conf: object) -> bool:
+    value = getattr(conf, "value")
+    return value("tls-port") not in (None, "0") or "yes" in (value("tls-replication"), value("tls-cluster"))
+
+
+def _read_file_findings(service: Service, conf: object, ctx: RuleContext) -> Iterator[Finding]:
+    names = _READ_FILES + (_TLS_FILES if _tls_on(conf) else ())
+    for name in names:
+        for directive in conf.all(name):  # type: ignore[attr-defined]
+            if not directive.args or not directive.args[0]:
+                continue
+            path = directive.args[0]
+            if "$" in path or any(c in path for c in "*?["):
+                continue  # a variable or a glob: the file cannot be known here
+            kind = "tls" if name.startswith("tls-") else name
+            at = directive.arg_spans[0] if directive.arg_spans else directive.span
+            found = mounted_file(service, path)
+            if found is None:
+                if stock_image(service) and path.startswith("/"):
+                    yield ctx.finding(
+                        at,
+                        f'{name} {path} of Redis service "{service.name}" is not mounted into the container: '
+                        f"redis-server {_ABSENT[kind]}",
+                        hint=f"Mount the file at {path} (read-only), or point {name} at a mounted path.",
+                    )
+                continue
+            shown = found.mount.source if found.mount is not None and found.mount.source else str(found.host_path)
+            where = f'{name} {found.container_path} of Redis service "{service.name}"'
+            if found.state in ("missing", "folder"):
+                if found.state == "missing":
+                    what = f"the host file {shown} behind {where} does not exist: Docker mounts an empty folder there"
+                else:
+                    what = f"the host path {_relative(service, found.host_path)} behind {where} is a folder, not a file"
+                yield ctx.finding(
+                    found.node.span if found.node is not None else at,
+                    f"{what}, and redis-server {_AS_FOLDER[kind]}",
+                    hint=f"Create the host file, or fix the volume's source so that {found.container_path} is that file.",
+                )
+            elif found.state == "source-missing":
+                yield ctx.finding(
+                    found.node.span if found.node is not None else at,
+                    f"the host folder {shown} mounted for {where} does not exist: Docker mounts an empty folder, "
+                    f"the file is not there and redis-server {_ABSENT[kind]}",
+                    hint="Create the host folder with the file in it, or fix the volume's source.",
+                )
+
+
+def _relative(service: Service, path: object) -> str:
+    try:
+        return "./" + str(Path(str(path)).relative_to(service.project.directory))
+    except ValueError:
+        return str(path)
 
 
 def _host_shown(link: object) -> str:
@@ -284,8 +390,8 @@ def classify_probe(probe: Probe, auth: Auth | None) -> list[Verdict]:
     if not checked:
         verdicts.append(Verdict(
             Severity.INFO,
-            "redis-cli exits 0 whatever Redis answers (errors included): the check only detects refused "
-            "connections",
+            "redis-cli exits 0 whatever Redis answers: on LOADING, MISCONF (a failed save: every write is "
+            "refused) and NOPERM replies the check passes, so it only detects refused connections",
             'Add -e or check the reply: test: ["CMD-SHELL", "redis-cli ping | grep -q PONG"].',
         ))
     if probe.password_via in ("-a", "--pass", "-u"):
@@ -330,13 +436,17 @@ def redis_healthcheck_blind(service: Service, ctx: RuleContext) -> Iterator[Find
     - `-u redis://:password@host`: error when auth is required; redis-cli sends an empty user
       name and AUTH fails (`redis://default:password@host` works);
     - a literal password that is not the server's: error;
-    - no `-e` and no PONG check: info, the check only detects refused connections;
+    - no `-e` and no PONG check: redis-cli exits 0 on `LOADING`, `MISCONF` and `NOPERM`
+      replies too, so the check only detects refused connections. A warning when another
+      service waits for it (`depends_on: condition: service_healthy`), else info;
     - the password on the command line (`-a`, `--pass`, `-u`): info, prefer `REDISCLI_AUTH`.
 
     ## Why it matters
     `depends_on: condition: service_healthy` and orchestrators trust this check. A check that
     reports healthy while every command fails with NOAUTH lets workers start against a Redis
-    they cannot use; one that can never pass blocks the whole stack.
+    they cannot use; one that can never pass blocks the whole stack. Seen with redis-cli 7.0
+    and valkey-cli 8.1: `redis-cli ping` prints `LOADING Redis is loading the dataset in
+    memory`, `MISCONF ...` or `NOPERM ...` and exits 0.
 
     ## Example
     ```yaml
@@ -361,14 +471,29 @@ def redis_healthcheck_blind(service: Service, ctx: RuleContext) -> Iterator[Find
         return
     conf = getattr(service, "redis_config", None)
     auth = auth_of(conf) if conf is not None else None
+    waiting = _waiting_for_healthy(service)
     for probe in probes:
         for verdict in classify_probe(probe, auth):
+            message, severity = verdict.message, verdict.severity
+            if waiting and severity is Severity.INFO and not (probe.errors_exit or probe.output_checked):
+                names = ", ".join(f'"{n}"' for n in waiting)
+                message += f"; {names} {'waits' if len(waiting) == 1 else 'wait'} for service_healthy and start anyway"
+                severity = Severity.WARNING
             finding = ctx.finding(
                 probe.span,
-                f'healthcheck of Redis service "{service.name}": {verdict.message}',
+                f'healthcheck of Redis service "{service.name}": {message}',
                 hint=verdict.hint,
             )
-            yield finding if verdict.severity is Severity.ERROR else with_severity(finding, verdict.severity)
+            yield finding if severity is Severity.ERROR else with_severity(finding, severity)
+
+
+def _waiting_for_healthy(service: Service) -> list[str]:
+    """Services whose ``depends_on`` waits for this one to be healthy."""
+    return sorted(
+        other.name for other in service.project.services.values()
+        if other is not service and any(
+            dep.name == service.name and dep.condition == "service_healthy" for dep in other.depends_on.values())
+    )
 
 
 # --- VL205 -------------------------------------------------------------------------------------
@@ -450,7 +575,9 @@ def redis_client_missing_auth(service: Service, ctx: RuleContext) -> Iterator[Fi
 def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports Redis passwords written out in the Compose file: `--requirepass`/`--masterauth`
-    flags of redis-server, `REDIS_PASSWORD`-like and `REDISCLI_AUTH` environment values, the
+    flags of redis-server (also inside `VALKEY_EXTRA_FLAGS`, `REDIS_EXTRA_FLAGS` and
+    `REDIS_ARGS`, which the images append to the command), `REDIS_PASSWORD`-like and
+    `REDISCLI_AUTH` environment values, the
     password of a `redis://` URL in any service, and `-a`/`-u` passwords in a redis-cli
     healthcheck. Values from `${VAR}`, `$$VAR` (expanded in the container) or an `env_file`
     pass. The value is never printed.
@@ -497,6 +624,17 @@ def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Find
                     yield ctx.finding(
                         at, f'redis-server in service "{name}" gets {word.text} {mask(value.text)} written in the Compose file'
                     )
+    for var_name in _FLAG_VARIABLES:
+        var = service.environment.get(var_name)
+        if var is None or var.origin != "environment" or not var.literal or not var.value:
+            continue
+        words = var.value.split()
+        for index, word in enumerate(words[:-1]):
+            if word.lower() in ("--requirepass", "--masterauth") and "$" not in words[index + 1]:
+                yield ctx.finding(
+                    var.span,
+                    f'service "{name}" passes {word} {mask(words[index + 1])} in {var_name}, written in the Compose file',
+                )
     if service.has_role("redis"):
         for probe in healthcheck_probes(service):
             if probe.password and not probe.password_templated and probe.password_via in ("-a", "--pass", "-u"):
