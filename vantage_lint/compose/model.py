@@ -300,7 +300,7 @@ class Service:
             return result
         for item in node.items:
             if isinstance(item, ScalarNode):
-                port = _short_port(item)
+                port = short_port(item)
                 if port is not None:
                     result.append(port)
             elif isinstance(item, MapNode):
@@ -326,7 +326,7 @@ class Service:
             return result
         for item in node.items:
             if isinstance(item, ScalarNode):
-                mount = _short_mount(item.text, item)
+                mount = short_mount(item.text, item)
                 if mount is not None:
                     result.append(mount)
             elif isinstance(item, MapNode):
@@ -490,7 +490,7 @@ def _word(text: str, part: int) -> Word:
     return Word(text, part, 0, len(text))
 
 
-def _short_port(node: ScalarNode) -> Port | None:
+def short_port(node: ScalarNode) -> Port | None:
     """``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, IPv6 host IPs in brackets."""
     text = node.text.strip()
     if not text:
@@ -513,7 +513,7 @@ def _short_port(node: ScalarNode) -> Port | None:
     return Port(host_ip if host_ip else None, published or None, target, (protocol or "tcp").lower(), node, False)
 
 
-def _short_mount(text: str, node: Node) -> Mount | None:
+def short_mount(text: str, node: Node) -> Mount | None:
     """``SOURCE:TARGET[:MODE]`` or a bare ``TARGET`` (anonymous volume)."""
     parts = text.split(":")
     # A Windows drive letter ("C:\\x") is part of the source.

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vantage_lint.compose.merge import RESET_TAG, merge
+from vantage_lint.compose.merge import RESET_TAG, merge, strip_resets
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.compose.unicity import enforce_unicity
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.source import SourceError, SourceFile
@@ -166,11 +167,13 @@ def load_project(
             continue
         if root is not None:
             root = _apply_includes(loader, root, path, env, (path.resolve(),))
-        compose_files.append(ComposeFile(source, root))
-        if root is not None:
-            merged = root if merged is None else merge(merged, root)
-    if merged is not None:
-        _resolve_all_extends(loader, merged, files[0] if files else directory, env)
+            # compose-go resolves extends in each file before merging it: an override file
+            # does not reach a service that extends, and a base only in another file is an error.
+            _resolve_all_extends(loader, root, path, env)
+        clean = None if root is None else enforce_unicity(_as_map(strip_resets(root)))
+        compose_files.append(ComposeFile(source, clean))
+        if root is not None and clean is not None:
+            merged = clean if merged is None else enforce_unicity(_as_map(strip_resets(merge(merged, root))))
     project = Project(
         directory=directory,
         files=compose_files,
@@ -185,6 +188,11 @@ def load_project(
 
 
 _UNSET = re.compile(r'^variable "([^"]+)" is not set; ')
+
+
+def _as_map(node: Node) -> MapNode:
+    assert isinstance(node, MapNode)
+    return node
 
 
 def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:

@@ -17,6 +17,7 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project, normalized_project_name
+from vantage_lint.compose.unicity import port_key
 
 # Keys compose-go writes as plain lists / mappings once the short forms are expanded.
 _MAPPING_KEYS = ("labels", "annotations", "sysctls")
@@ -46,7 +47,7 @@ def service_enabled(service: Service, active: set[str]) -> bool:
 def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
     name = project_name(project)
     result: dict[str, Any] = {"name": name, "services": {}}
-    used: dict[str, set[str]] = {"networks": set(), "volumes": set()}
+    used: dict[str, set[str]] = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set()}
     active = active_profiles(project)
     for service in sorted(project.services.values(), key=lambda s: s.name):
         if not service_enabled(service, active):
@@ -55,6 +56,8 @@ def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
         used["networks"].update(shown.get("networks") or {})
         used["volumes"].update(m["source"] for m in shown.get("volumes", []) if m.get("type") == "volume"
                                and m.get("source"))
+        for section in ("secrets", "configs"):
+            used[section].update(str(m.get("source")) for m in shown.get(section, []))
         result["services"][service.name] = shown
     for section in ("networks", "volumes", "secrets", "configs"):
         node = project.top(section)
@@ -62,7 +65,7 @@ def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
         if node is not None:
             for key, value in node.items.items():
                 if section in used and key not in used[section]:
-                    continue  # `config` drops networks and volumes no service uses
+                    continue  # `config` drops resources no service uses
                 entries[key] = _resource(value, key, name, section, project.directory)
         if section == "networks" and "default" in used["networks"] and "default" not in entries:
             entries["default"] = {"name": f"{name}_default", "ipam": {}}
@@ -112,7 +115,7 @@ def show_service(service: Service) -> dict[str, Any]:
             out[key] = {k: ("" if v is None or v.plain() is None else _text(v.plain()))
                         for k, v in pairs_as_map(node.items[key]).items.items()}
     if service.ports:
-        out["ports"] = [_port(p) for p in service.ports]
+        out["ports"] = _ports(service.ports)
     if service.mounts:
         home = env.get("HOME", "~")
         out["volumes"] = [_mount(m, service.base_dir(m.node), home) for m in service.mounts]
@@ -141,10 +144,21 @@ def show_service(service: Service) -> dict[str, Any]:
     logging = service.get("logging")
     if isinstance(logging, MapNode) and isinstance(logging.get("options"), (MapNode, SeqNode)):
         out["logging"]["options"] = _string_map(logging.items["options"])
+    for key, default in (("secrets", "/run/secrets/"), ("configs", None)):
+        if isinstance(out.get(key), list):
+            # the short syntax is a name; compose-go fills in a secret's default target
+            out[key] = [_file_mount(item, default) for item in out[key]]
     for key in ("restart", "user", "hostname", "container_name"):
         if key in out and out[key] is not None and not isinstance(out[key], str):
             out[key] = _text(out[key])
     return out
+
+
+def _file_mount(item: Any, default: str | None) -> Any:
+    entry = {"source": item} if isinstance(item, str) else item
+    if isinstance(entry, dict) and default is not None and "target" not in entry:
+        entry = {**entry, "target": f"{default}{entry.get('source')}"}
+    return entry
 
 
 def _string_map(node: Node) -> dict[str, str | None]:
@@ -170,6 +184,49 @@ def _argv(node: Node | None) -> list[str] | None:
     if isinstance(node, SeqNode):
         return [item.text for item in node.items if isinstance(item, ScalarNode)]
     return None
+
+
+def _ports(ports: list[Any]) -> list[dict[str, Any]]:
+    """Long syntax with ranges expanded, then compose-go's second unicity pass (a port written
+    twice, or short and long, is one entry: the later, at the first one's place)."""
+    entries: list[dict[str, Any]] = []
+    where: dict[str, int] = {}
+    for port in ports:
+        for entry in _expanded(port):
+            key = port_key(entry.get("host_ip"), entry.get("published"), str(entry["target"]), entry["protocol"])
+            if key in where:
+                entries[where[key]] = entry
+            else:
+                where[key] = len(entries)
+                entries.append(entry)
+    return entries
+
+
+def _range(text: str | None) -> list[int] | None:
+    """``8000-8001`` as its ports; None for a single port or text that is not a range."""
+    if not text or "-" not in text:
+        return None
+    low, _, high = text.partition("-")
+    if not (low.isdigit() and high.isdigit()) or int(high) < int(low):
+        return None
+    return list(range(int(low), int(high) + 1))
+
+
+def _expanded(port: Any) -> list[dict[str, Any]]:
+    """As docker's nat.ParsePortSpec: a target range gives one port per target, paired with
+    a published range of the same length; a published range over one target stays whole."""
+    targets = _range(port.target) if not port.long_syntax else None
+    if targets is None:
+        return [_port(port)]
+    published = _range(port.published)
+    result = []
+    for index, target in enumerate(targets):
+        entry = _port(port)
+        entry["target"] = target
+        if published is not None and len(published) == len(targets):
+            entry["published"] = str(published[index])
+        result.append(entry)
+    return result
 
 
 def _port(port: Any) -> dict[str, Any]:

@@ -353,7 +353,9 @@ class _Builder:
             source = self.build(raw_source, depth + 1)
             assert isinstance(source, MapNode)
             for key, value in source.items.items():
-                if key not in mapping.items:
+                # compose-go drops `!reset` values before YAML merge keys apply, so a merged
+                # value fills a key the mapping resets (loader/reset.go, then yaml.v3 merge).
+                if key not in mapping.items or mapping.items[key].tag == "!reset":
                     mapping.items[key] = value
                     mapping.keys[key] = source.keys[key]
 
