@@ -30,14 +30,18 @@ _DURATIONS = {"interval", "timeout", "start_period", "start_interval", "delay", 
 _SIZES = {"memory", "memswap_limit", "shm_size", "mem_limit", "mem_reservation"}
 
 
-def oracle(files: list[Path], directory: Path) -> tuple[dict[str, Any] | None, str]:
-    """Compose's model, or None and its reason (it exits 0 even when it refuses)."""
+def oracle(files: list[Path] | None, directory: Path, *, env: dict[str, str] | None = None,
+           profiles: list[str] | None = None) -> tuple[dict[str, Any] | None, str]:
+    """Compose's model, or None and its reason (it exits 0 even when it refuses). ``files``
+    None: no ``-f``, Compose picks the files itself (COMPOSE_FILE, default names)."""
     assert ORACLE is not None
     args = [ORACLE, "--project-directory", str(directory)]
-    for path in files:
+    for path in files or []:
         args += ["-f", str(path)]
+    for name in profiles or []:
+        args += ["--profile", name]
     done = subprocess.run(args + ["config", "--format", "json"], capture_output=True, text=True, timeout=60,
-                          env=env_for(directory), cwd=directory)
+                          env={**env_for(directory), **(env or {})}, cwd=directory)
     if not done.stdout.strip():
         return None, done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"
     return _unescape(json.loads(done.stdout)), ""
@@ -54,9 +58,11 @@ def _unescape(data: Any) -> Any:
     return data
 
 
-def ours(files: list[Path], directory: Path) -> tuple[dict[str, Any], list[str]]:
-    project = load_project(files, reader=lambda p: read_source(p, str(p)), environ=env_for(directory),
-                           project_directory=directory)
+def ours(files: list[Path], directory: Path, *, env: dict[str, str] | None = None,
+         profiles: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    project = load_project(files, reader=lambda p: read_source(p, str(p)),
+                           environ={**env_for(directory), **(env or {})}, project_directory=directory,
+                           profiles=profiles)
     errors = [f.message for f in project.problems if f.severity.name == "ERROR"]
     return show_project(project), errors
 

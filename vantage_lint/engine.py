@@ -53,6 +53,7 @@ class Inputs:
     compose_files: list[Path] = field(default_factory=list)
     env_files: list[Path] | None = None
     project_directory: Path | None = None
+    profiles: list[str] | None = None
     environ: Mapping[str, str] | None = None
     stdin_text: str | None = None
     stdin_filename: str | None = None
@@ -281,7 +282,8 @@ def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple
                        project_directory=inputs.project_directory)]
     if not paths:
         paths = [Path(".")]
-    targets = discover(paths, exclude=settings.exclude)
+    targets = discover(paths, exclude=settings.exclude,
+                       environ=dict(inputs.environ) if inputs.environ is not None else None)
     for target in targets:
         target.env_files = inputs.env_files
         target.project_directory = inputs.project_directory
@@ -315,11 +317,12 @@ class _Runner:
                 environ=self.inputs.environ,
                 env_files=target.env_files,
                 project_directory=target.project_directory,
+                profiles=self.inputs.profiles,
             )
         except OSError as exc:
             raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
         project.declared_roles = self.settings.roles
-        project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
+        project.fragment = not (target.explicit or target.whole) and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
         findings = list(project.problems)
         for conf in project.redis_configs:

@@ -44,14 +44,19 @@ def merge(base: Node, over: Node, path: tuple[str, ...] = ()) -> Node:
 
 def _merge_maps(base: MapNode, over: MapNode, path: tuple[str, ...]) -> MapNode:
     result = base.copy()
-    result.span = over.span
+    # A service defined in a base and an override stays where the base defines it: a finding
+    # about a key it lacks belongs there; values the override sets keep their own spans.
+    is_service = len(path) == 2 and path[0] == "services"
+    if not is_service:
+        result.span = over.span
     for key, value in over.items.items():
         if value.tag == RESET_TAG:
             result.remove(key)
             continue
         previous = result.items.get(key)
         merged = value if previous is None else merge(previous, value, path + (key,))
-        result.set(key, merged, over.keys[key])
+        keep_base_key = path == ("services",) and previous is not None
+        result.set(key, merged, base.keys[key] if keep_base_key else over.keys[key])
     return result
 
 

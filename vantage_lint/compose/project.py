@@ -53,6 +53,23 @@ class Project:
     # A non-default-named file found by a folder walk: likely a fragment layered with -f over
     # another file, so references to things it does not define are not errors.
     fragment: bool = False
+    # --profile names given on the command line (None: COMPOSE_PROFILES decides).
+    profiles: list[str] | None = None
+    # The template (.env.example...) read in place of a missing .env, if any.
+    env_template: str | None = None
+
+    def active_profiles(self) -> set[str]:
+        """``--profile`` names, else ``COMPOSE_PROFILES`` (environment, then .env), as Compose."""
+        if self.profiles:
+            return set(self.profiles)
+        return {p.strip() for p in self.env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+
+    def enabled(self, service: Service) -> bool:
+        """Whether Compose runs ``service`` with the active profiles."""
+        node = service.get("profiles")
+        names = {i.text for i in node.items if isinstance(i, ScalarNode)} if isinstance(node, SeqNode) else set()
+        active = self.active_profiles()
+        return not names or "*" in active or bool(names & active)
 
     def top(self, key: str) -> MapNode | None:
         node = self.root.get(key) if self.root is not None else None
@@ -83,6 +100,29 @@ def default_files(directory: Path) -> list[Path]:
             override = override_file_for(path)
             return [path] + ([override] if override else [])
     return []
+
+
+def project_files(directory: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The files ``docker compose`` (no ``-f``) uses in ``directory``: ``COMPOSE_FILE`` from the
+    environment, else from ``directory/.env``, split on ``COMPOSE_PATH_SEPARATOR`` (default
+    ``:``) and relative to ``directory``; else the default name and its override."""
+    environ = os.environ if environ is None else environ
+    names = environ.get("COMPOSE_FILE")
+    separator = environ.get("COMPOSE_PATH_SEPARATOR")
+    dotenv = directory / ".env"
+    if (names is None or separator is None) and dotenv.is_file():
+        from vantage_lint.compose.dotenv import parse_dotenv
+
+        try:
+            entries, _issues = parse_dotenv(dotenv.read_text("utf-8", "replace"), dict(environ))
+        except OSError:
+            entries = []
+        values = {e.name: e.value for e in entries}
+        names = names if names is not None else values.get("COMPOSE_FILE")
+        separator = separator if separator is not None else values.get("COMPOSE_PATH_SEPARATOR")
+    if names:
+        return [directory / name for name in names.split(separator or os.pathsep) if name]
+    return default_files(directory)
 
 
 def normalized_project_name(name: str) -> str:
@@ -150,6 +190,7 @@ def load_project(
     environ: Mapping[str, str] | None = None,
     env_files: list[Path] | None = None,
     project_directory: Path | None = None,
+    profiles: list[str] | None = None,
 ) -> Project:
     """Load and assemble the project made of ``files`` (in order, later ones override)."""
     environ = dict(os.environ if environ is None else environ)
@@ -182,9 +223,38 @@ def load_project(
         problems=_one_per_unset_variable(loader.problems),
         sources=loader.sources,
         reader=reader,
+        profiles=list(profiles) if profiles else None,
     )
     project.services = build_services(project)
+    project.problems.extend(_inactive_dependencies(project))
+    if profiles:
+        # `--profile` narrows the lint to what Compose would run; without it every service is linted.
+        project.services = {n: s for n, s in project.services.items() if project.enabled(s)}
     return project
+
+
+def _inactive_dependencies(project: Project) -> list[Finding]:
+    """Compose refuses a running service that requires one its profiles leave out (it says
+    'depends on undefined service'); ``required: false`` entries are kept and skipped."""
+    found = []
+    for service in project.services.values():
+        if not project.enabled(service):
+            continue
+        for dependency in service.depends_on.values():
+            target = project.services.get(dependency.name)
+            if target is None or not dependency.required or project.enabled(target):
+                continue
+            node = target.get("profiles")
+            names = ", ".join(i.text for i in node.items if isinstance(i, ScalarNode)) if isinstance(node, SeqNode) else ""
+            active = ", ".join(sorted(project.active_profiles())) or "none"
+            found.append(problem(
+                "VL003", dependency.span,
+                f'service "{service.name}" depends on "{dependency.name}", which runs only with profile {names} '
+                f'(active: {active}); Compose refuses the project (depends on undefined service "{dependency.name}")',
+                f'Activate the profile (--profile or COMPOSE_PROFILES), give "{service.name}" the same profile, '
+                f"or mark the dependency required: false.",
+                Severity.ERROR))
+    return found
 
 
 _UNSET = re.compile(r'^variable "([^"]+)" is not set; ')

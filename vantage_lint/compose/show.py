@@ -33,24 +33,12 @@ def project_name(project: Project) -> str:
     return normalized_project_name(project.directory.resolve().name)
 
 
-def active_profiles(project: Project) -> set[str]:
-    """``COMPOSE_PROFILES`` from the environment or ``.env`` (comma-separated)."""
-    return {p.strip() for p in project.env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
-
-
-def service_enabled(service: Service, active: set[str]) -> bool:
-    node = service.get("profiles")
-    profiles = {i.text for i in node.items if isinstance(i, ScalarNode)} if isinstance(node, SeqNode) else set()
-    return not profiles or "*" in active or bool(profiles & active)
-
-
 def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
     name = project_name(project)
     result: dict[str, Any] = {"name": name, "services": {}}
     used: dict[str, set[str]] = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set()}
-    active = active_profiles(project)
     for service in sorted(project.services.values(), key=lambda s: s.name):
-        if not service_enabled(service, active):
+        if not project.enabled(service):
             continue  # Compose leaves out services of profiles that are not active
         shown = show_service(service)
         used["networks"].update(shown.get("networks") or {})
