@@ -45,8 +45,6 @@ KNOWN_DIFFERENCES: list[tuple[str, str]] = [
      "reported by rule VL003 (a finding, not a load error) and not at all in fragments"),
     (r"empty section between colons|invalid proto|invalid size: ''",
      "a variable unset at lint time is taken as set at deploy time; Compose refuses the empty value"),
-    (r"env file .* not found",
-     "a missing required env_file is not yet a load error"),
     (r"dependency cycle detected",
      "depends_on cycles are not detected"),
     (r"^open .*: no such file or directory",

@@ -53,6 +53,8 @@ class DotenvIssue:
     message: str
     line: int
     column: int
+    # compose-go stops reading the file here and Compose refuses the project.
+    fatal: bool = False
 
 
 # Go's unicode.IsSpace, which also counts NEL and NBSP (Python's str.isspace adds \x1c-\x1f).
@@ -131,8 +133,8 @@ class _Parser:
         index = bisect.bisect_right(self._line_starts, offset) - 1
         return index + 1, offset - self._line_starts[index] + 1
 
-    def issue(self, message: str, offset: int) -> None:
-        self.issues.append(DotenvIssue(message, *self.position(offset)))
+    def issue(self, message: str, offset: int, fatal: bool = False) -> None:
+        self.issues.append(DotenvIssue(message, *self.position(offset), fatal))
 
     def _next_line(self, pos: int) -> int:
         nl = self.text.find("\n", pos)
@@ -176,7 +178,7 @@ class _Parser:
                 continue
             first_line = text[name_start : self._next_line(name_start)].rstrip("\r\n")
             self.issue(
-                f"unexpected character {_quote(char)} in variable name {_quote(first_line)}", end
+                f"unexpected character {_quote(char)} in variable name {_quote(first_line)}", end, True
             )
             return self._next_line(end)
         else:
@@ -190,7 +192,7 @@ class _Parser:
             return size
         name = text[name_start:end].rstrip(_SPACE)
         if " " in name:
-            self.issue(f"variable name {_quote(name)} cannot contain a space", name_start)
+            self.issue(f"variable name {_quote(name)} cannot contain a space", name_start, True)
             return self._next_line(end)
         if text[end] == "\n":
             if name and name in self.lookup:
@@ -258,7 +260,7 @@ class _Parser:
             index += 1
         else:
             line = text[pos : self._next_line(pos)].rstrip("\r\n")
-            self.issue(f"unterminated quoted value {line}", pos)
+            self.issue(f"unterminated quoted value {line}", pos, True)
             return None
         raw = "".join(chars)
         if quote == "'":

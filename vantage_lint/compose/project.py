@@ -167,6 +167,10 @@ class _Loader:
         self.problems.extend(loaded.problems)
         root = loaded.root
         source.yaml_root = root
+        for document in loaded.more:
+            # compose-go merges the documents of one file in order, as if they were -f files
+            if isinstance(root, MapNode) and isinstance(document, MapNode):
+                root = _as_map(strip_resets(merge(root, document)))
         if root is None:
             if not loaded.problems:
                 self.problems.append(
@@ -227,10 +231,52 @@ def load_project(
     )
     project.services = build_services(project)
     project.problems.extend(_inactive_dependencies(project))
+    project.problems.extend(_env_file_problems(project))
     if profiles:
         # `--profile` narrows the lint to what Compose would run; without it every service is linted.
         project.services = {n: s for n, s in project.services.items() if project.enabled(s)}
     return project
+
+
+def dotenv_problem(path: str, issue: Any) -> Finding:
+    """A .env or env_file issue; one compose-go cannot read past makes Compose refuse."""
+    at = Span(path, issue.line, issue.column, issue.line, issue.column)
+    if issue.fatal:
+        return problem("VL004", at, f"{issue.message}; Compose refuses the project (it cannot read this file)",
+                       "Fix the line in the env file.", Severity.ERROR)
+    return problem("VL004", at, issue.message, "Fix the line in the env file.", Severity.WARNING)
+
+
+def _env_file_problems(project: Project) -> list[Finding]:
+    """``env_file`` entries Compose cannot read: a required file that is missing, or one it
+    refuses to parse. Reported once per file, at the first entry that names it."""
+    from vantage_lint.compose.dotenv import parse_dotenv
+
+    found: list[Finding] = []
+    seen: set[Path] = set()
+    for service in project.services.values():
+        for path, node, required in service.env_file_paths:
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            if not path.is_file():
+                if required:
+                    found.append(problem(
+                        "VL003", node.span, f"env file {node.text} not found ({path}); Compose refuses the project",
+                        "Create the file, fix the path, or write `- path: FILE` with `required: false`.",
+                        Severity.ERROR))
+                continue
+            if project.reader is None:
+                continue
+            try:
+                source = project.reader(path)
+            except (OSError, SourceError):
+                continue
+            project.sources.setdefault(source.path, source)
+            _entries, issues = parse_dotenv(source.text, project.env)
+            found.extend(dotenv_problem(source.path, i) for i in issues if i.fatal)
+    return found
 
 
 def _inactive_dependencies(project: Project) -> list[Finding]:
@@ -305,10 +351,7 @@ def _interpolation_env(
         # References resolve against the shell first, then earlier files (compose-go order).
         entries, issues = parse_dotenv(source.text, {**from_files, **environ})
         for issue in issues:
-            loader.problems.append(
-                problem("VL004", Span(source.path, issue.line, issue.column, issue.line, issue.column),
-                        issue.message, "Fix the line in the env file.", Severity.WARNING)
-            )
+            loader.problems.append(dotenv_problem(source.path, issue))
         for entry in entries:
             from_files[entry.name] = entry.value  # a later --env-file overrides an earlier one
     return {**from_files, **environ}  # shell variables win

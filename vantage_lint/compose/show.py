@@ -144,6 +144,8 @@ def show_service(service: Service) -> dict[str, Any]:
 
 def _file_mount(item: Any, default: str | None) -> Any:
     entry = {"source": item} if isinstance(item, str) else item
+    if isinstance(entry, dict) and isinstance(entry.get("mode"), int) and not isinstance(entry["mode"], bool):
+        entry = {**entry, "mode": f"0{entry['mode']:o}"}  # a file mode, written in octal as Compose does
     if isinstance(entry, dict) and default is not None and "target" not in entry:
         entry = {**entry, "target": f"{default}{entry.get('source')}"}
     return entry
