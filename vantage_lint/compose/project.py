@@ -376,7 +376,12 @@ def _default_env_file(directory: Path) -> Path:
 def _apply_includes(
     loader: _Loader, root: MapNode, path: Path, env: Mapping[str, str], chain: tuple[Path, ...]
 ) -> MapNode:
-    """Top-level ``include``: each entry is its own project whose resources are copied in."""
+    """Top-level ``include``: each entry is its own project whose resources are copied in.
+
+    As compose-go (loader/include.go): the first ``path`` is the included project, the others
+    are merged over it as overrides; it is interpolated with its own environment (its
+    ``env_file:``, else ``project_directory/.env``, under the including project's variables,
+    which win); its relative paths resolve from its own folder."""
     include = root.get("include")
     if include is None:
         return root
@@ -384,28 +389,75 @@ def _apply_includes(
         return root  # the schema rule reports the wrong type
     result = root.copy()
     for entry in include.items:
-        for target, at in _include_paths(entry):
-            target_path = (path.parent / target).resolve()
-            if target_path in chain or len(chain) > MAX_INCLUDE_DEPTH:
-                loader.problems.append(
-                    problem("VL003", at, f"include loop: {target} includes itself through {path.name}",
-                            "Remove the circular include.", Severity.ERROR)
-                )
-                continue
-            if not target_path.is_file():
-                loader.problems.append(
-                    problem("VL003", at, f"included file {target} does not exist",
-                            "Fix the include path or create the file.", Severity.ERROR)
-                )
-                continue
-            _, included = loader.load_yaml(target_path, env, at)
+        paths = _include_paths(entry)
+        if not paths:
+            continue
+        resolved = [((path.parent / target).resolve(), at) for target, at in paths]
+        first, first_at = resolved[0]
+        if first in chain or len(chain) > MAX_INCLUDE_DEPTH:
+            loader.problems.append(
+                problem("VL003", first_at, f"include loop: {paths[0][0]} includes itself through {path.name}",
+                        "Remove the circular include.", Severity.ERROR)
+            )
+            continue
+        missing = [(target, at) for (target, at), (full, _) in zip(paths, resolved) if not full.is_file()]
+        for target, at in missing:
+            loader.problems.append(
+                problem("VL003", at, f"included file {target} does not exist",
+                        "Fix the include path or create the file.", Severity.ERROR)
+            )
+        if missing:
+            continue
+        included_env = _include_env(loader, entry, path.parent, first.parent, env)
+        merged: MapNode | None = None
+        for target_path, at in resolved:
+            _, included = loader.load_yaml(target_path, included_env, at)
             if included is None:
                 continue
-            included = _apply_includes(loader, included, target_path, env, chain + (target_path,))
-            _resolve_all_extends(loader, included, target_path, env)
-            for section in ("services", "networks", "volumes", "secrets", "configs"):
-                _copy_section(loader, result, included, section, at)
+            included = _apply_includes(loader, included, target_path, included_env, chain + (first,))
+            _resolve_all_extends(loader, included, target_path, included_env)
+            merged = included if merged is None else _as_map(strip_resets(merge(merged, included)))
+        if merged is None:
+            continue
+        merged = enforce_unicity(_as_map(strip_resets(merged)))
+        for section in ("services", "networks", "volumes", "secrets", "configs"):
+            _copy_section(loader, result, merged, section, first_at)
     return result
+
+
+def _include_env(loader: _Loader, entry: Node, parent_dir: Path, include_dir: Path,
+                 env: Mapping[str, str]) -> dict[str, str]:
+    """The variables an included project is interpolated with: its env files' values under
+    the including project's (``environment.Clone().Merge(envFromFile)`` keeps the parent's)."""
+    from vantage_lint.compose.dotenv import parse_dotenv
+
+    files: list[tuple[Path, Span | None]] = []
+    project_dir = include_dir
+    if isinstance(entry, MapNode):
+        directory = entry.get("project_directory")
+        if isinstance(directory, ScalarNode) and directory.text:
+            project_dir = (parent_dir / directory.text).resolve()
+        env_file = entry.get("env_file")
+        items = [env_file] if isinstance(env_file, ScalarNode) else list(env_file.items) if isinstance(env_file, SeqNode) else []
+        files = [(parent_dir / i.text, i.span) for i in items if isinstance(i, ScalarNode) and i.text]
+    if not files and (project_dir / ".env").is_file():
+        files = [(project_dir / ".env", None)]
+    values: dict[str, str] = {}
+    for file, at in files:
+        if not file.is_file():
+            if at is not None:
+                loader.problems.append(
+                    problem("VL003", at, f"include env_file {file.name} not found ({file}); Compose refuses the project",
+                            "Fix the path or create the file.", Severity.ERROR)
+                )
+            continue
+        source = loader.read(file, at or Span(str(file), 1, 1, 1, 1))
+        if source is None:
+            continue
+        entries, issues = parse_dotenv(source.text, {**values, **env})
+        loader.problems.extend(dotenv_problem(source.path, i) for i in issues)
+        values.update((e.name, e.value) for e in entries)
+    return {**values, **env}
 
 
 def _include_paths(entry: Node) -> list[tuple[str, Span]]:
@@ -427,6 +479,8 @@ def _copy_section(loader: _Loader, into: MapNode, source: MapNode, section: str,
     existing = into.get(section)
     target = existing.copy() if isinstance(existing, MapNode) else MapNode(incoming.span)
     for name, node in incoming.items.items():
+        if name in target.items and target.items[name].plain() == node.plain():
+            continue  # compose-go imports an identical definition twice without complaint
         if name in target.items and section == "services":
             loader.problems.append(
                 problem("VL003", at, f'included {section[:-1]} "{name}" is already defined in the including project',

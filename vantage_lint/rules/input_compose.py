@@ -92,7 +92,8 @@ def compose_schema_violation(project: Project, ctx: RuleContext) -> Iterator[Fin
 )
 def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Checks what `docker compose` checks after the schema: `depends_on`, `extends`, networks,
+    Checks what `docker compose` checks after the schema: a service with neither `image` nor
+    `build`; `depends_on`, `extends`, networks,
     volumes, secrets and configs that name nothing (skipped for an overlay file: one found by
     a folder walk under a non-default name such as `docker-compose.prod.yml`, or one where no
     service names an image, a build or an extends base: its references live in the base file); `extends` cycles and missing files;
@@ -139,6 +140,10 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
     defined["networks"].add("default")
     for service in project.services.values():
         ctx.service_name = service.name
+        if service.get("image") is None and service.get("build") is None and project.enabled(service):
+            yield ctx.finding(service.key_span, f'service "{service.name}" has neither an image nor a build context; '
+                              "Compose refuses the project",
+                              hint="Add image: or build: to the service (or to the file it extends).")
         for dep in service.depends_on.values():
             if dep.name not in project.services:
                 yield ctx.finding(dep.span, f'service "{service.name}" depends on undefined service "{dep.name}"',
