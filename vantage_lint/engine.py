@@ -32,6 +32,8 @@ class Report:
     rules: RuleSet
     settings: Settings
     suppressed: list[Finding] = field(default_factory=list)
+    # Templates (.env.example...) read in place of a missing .env: their blank values are unknown.
+    env_templates: list[str] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -140,7 +142,8 @@ def lint(
         # Files read in this process whose target was dropped above (fixes need their text).
         sources.setdefault(source.path, source)
     findings = _finish(findings, rules, settings)
-    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings)
+    report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings,
+                    env_templates=_env_templates(files, cwd) if inputs.env_files is None else [])
     from vantage_lint.suppress import apply_suppressions
 
     def read(name: str) -> SourceFile | None:
@@ -150,6 +153,19 @@ def lint(
             return None
 
     return apply_suppressions(report, targets, read)
+
+
+def _env_templates(files: dict[str, None], cwd: Path) -> list[str]:
+    """The files read as a stand-in for .env: a template name with no .env beside it (the
+    only case in which the loader reads one, see compose.project._default_env_file)."""
+    from vantage_lint.compose.project import ENV_TEMPLATES
+
+    found = []
+    for name in files:
+        path = cwd / name
+        if path.name in ENV_TEMPLATES and not (path.parent / ".env").is_file():
+            found.append(name)
+    return found
 
 
 def _drop_parts_of_other_projects(
@@ -254,6 +270,7 @@ def _worker(target: Target) -> TargetResult:
 
 
 def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+    from vantage_lint.compose.unknown import as_written
     from vantage_lint.secrets import conceal_span, redact, run_secrets
 
     by_path = {source.path: source for source in reader.cache.values()}
@@ -261,7 +278,9 @@ def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
     # found them, so no format, baseline or fingerprint ever sees them.
     known = run_secrets(by_path.values()) if findings else ()
     for finding in findings:
-        finding.message, finding.hint = redact(finding.message, known), redact(finding.hint, known)
+        # Values the deployment supplies read as the ${NAME} the user wrote (compose.unknown).
+        message, hint = as_written(finding.message), as_written(finding.hint)
+        finding.message, finding.hint = redact(message, known), redact(hint, known)
         source = by_path.get(finding.span.path)
         finding.fingerprint = fingerprint(finding, source)
         finding.span = conceal_span(finding.span, source)

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vantage_lint.compose.interpolation import interpolate, references
+from vantage_lint.compose.unknown import as_compose
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +274,8 @@ class _Parser:
     def _interpolate(self, raw: str, origin: int | Sequence[int]) -> str:
         """Interpolate a value; ``origin`` maps its characters back to the file for issue positions."""
         value, problems = interpolate(raw, self.env)
+        # Inside an env file a reference to an unset variable is "", as compose-go reads it.
+        value = as_compose(value)
         for problem in problems:
             if isinstance(origin, int):
                 offset = origin + problem.start

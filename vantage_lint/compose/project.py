@@ -14,6 +14,7 @@ from vantage_lint.compose.merge import RESET_TAG, merge, strip_resets
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.unicity import enforce_unicity
+from vantage_lint.compose.unknown import marker
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.source import SourceError, SourceFile
@@ -200,7 +201,7 @@ def load_project(
     environ = dict(os.environ if environ is None else environ)
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
-    env = _interpolation_env(loader, directory, env_files, environ)
+    env, template = _interpolation_env(loader, directory, env_files, environ)
     # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
     # known before the files are interpolated, so only the folder counts here).
     env.setdefault("COMPOSE_PROJECT_NAME", normalized_project_name(directory.resolve().name))
@@ -228,6 +229,7 @@ def load_project(
         sources=loader.sources,
         reader=reader,
         profiles=list(profiles) if profiles else None,
+        env_template=template,
     )
     project.services = build_services(project)
     project.problems.extend(_inactive_dependencies(project))
@@ -334,12 +336,15 @@ def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
 
 def _interpolation_env(
     loader: _Loader, directory: Path, env_files: list[Path] | None, environ: dict[str, str]
-) -> dict[str, str]:
-    """The shell environment plus .env (or --env-file) values; shell variables win."""
+) -> tuple[dict[str, str], str | None]:
+    """The shell environment plus .env (or --env-file) values; shell variables win. Also the
+    path of the template read in place of a missing .env, whose blank values are unknown: the
+    deployment's real .env fills them (see vantage_lint.compose.unknown)."""
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
-        return dict(environ)
+        return dict(environ), None
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
     from_files: dict[str, str] = {}
+    template: str | None = None
     for path in candidates:
         if env_files is None and not path.is_file():
             continue
@@ -348,13 +353,17 @@ def _interpolation_env(
         source = loader.read(path, Span(str(path), 1, 1, 1, 1))
         if source is None:
             continue
+        stands_in = env_files is None and path.name != ".env"
+        if stands_in:
+            template = source.path
         # References resolve against the shell first, then earlier files (compose-go order).
         entries, issues = parse_dotenv(source.text, {**from_files, **environ})
         for issue in issues:
             loader.problems.append(dotenv_problem(source.path, issue))
         for entry in entries:
-            from_files[entry.name] = entry.value  # a later --env-file overrides an earlier one
-    return {**from_files, **environ}  # shell variables win
+            # a later --env-file overrides an earlier one; a template's blank is a placeholder
+            from_files[entry.name] = marker(entry.name) if stands_in and entry.value == "" else entry.value
+    return {**from_files, **environ}, template  # shell variables win
 
 
 # Repositories often ship only a template of their .env; its values are what the authors

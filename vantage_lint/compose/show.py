@@ -18,6 +18,7 @@ from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project, normalized_project_name
 from vantage_lint.compose.unicity import port_key
+from vantage_lint.compose.unknown import as_compose
 
 # Keys compose-go writes as plain lists / mappings once the short forms are expanded.
 _MAPPING_KEYS = ("labels", "annotations", "sysctls")
@@ -64,7 +65,18 @@ def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
         if project.root is not None:
             _origins(project.root, "", found)
         result["x-vantage-origins"] = found
-    return result
+    if project.env_template:
+        result["x-vantage-env-template"] = project.env_template
+    return _as_compose(result)
+
+
+def _as_compose(data: Any) -> Any:
+    """Unknown values (compose.unknown) as Compose's ``config`` prints them: empty."""
+    if isinstance(data, dict):
+        return {k: _as_compose(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_as_compose(v) for v in data]
+    return as_compose(data) if isinstance(data, str) else data
 
 
 def _resource(node: Node, key: str, project: str, section: str, directory: Path) -> Any:

@@ -296,6 +296,8 @@ class _Builder:
         if self.env is not None and isinstance(value, str) and "$" in text:
             node.value, issues = self.interpolate(text, self.env)
             for issue in issues:
+                if issue.severity == "required":
+                    continue  # `${VAR:?...}`: set at deploy time, as the file declares
                 severity = Severity.ERROR if issue.severity == "error" else Severity.WARNING
                 self.problems.append(
                     problem(

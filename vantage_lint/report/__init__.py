@@ -77,6 +77,11 @@ def summary_line(report: Report) -> str:
     return text + _suppressed_note(report)
 
 
+def template_note(path: str) -> str:
+    return (f"No .env: {path} stood in for it; its blank values are taken as set at deploy time "
+            "(unknown), so no finding rests on them.")
+
+
 def _suppressed_note(report: Report) -> str:
     n = len(report.suppressed)
     return f" {n} suppressed." if n else ""

@@ -56,6 +56,7 @@ def report_dict(report: Report, entries: bool = True) -> dict[str, Any]:
             "info": report.count(Severity.INFO),
             "fixable": sum(1 for f in report.findings if f.fix is not None),
             "suppressed": len(report.suppressed),
+            "env_templates": list(report.env_templates),
         },
     }
 

@@ -217,8 +217,12 @@ def interpolation_error() -> Iterator[Finding]:
     """## What it does
     Interpolates every value as Compose does, with `.env` next to the first Compose file (or
     `--env-file`) and the environment, and reports `${}` and other invalid templates (error),
-    `${VAR:?message}` with VAR unset (error: Compose refuses to start), and variables that are
-    unset and have no default (warning: Compose substitutes an empty string).
+    lines of `.env` or an `env_file` Compose cannot read (error: an unterminated quote, a space
+    in a name), and variables that are unset and have no default (warning: Compose substitutes
+    an empty string). `${VAR:?message}` with VAR unset is not reported: it declares that the
+    deployment sets VAR. Its value, like that of any unset variable or of one left blank in a
+    template (`.env.example` read because there is no `.env`), is unknown to the other rules,
+    which draw no conclusion from it.
 
     ## Why it matters
     An unset variable silently becomes `""`: an image tag, a password or a port disappears and
