@@ -178,6 +178,10 @@ class _Run:
                 self.outcome.messages.append(f"vantage-lint: warning: {f.span}: {f.code} fix ignored: it edits "
                                              "outside the file (a bug in the rule)")
                 continue
+            if any("\x00" in e.content for e in edits):
+                # It would write a value only the deployment knows (compose.unknown): never guess it.
+                self.outcome.refused.add(_identity(f))
+                continue
             if _identity(f) in self.outcome.applied:
                 # Its fix was applied and the finding is still there: applying it again would
                 # repeat the edit (a rule bug); keep the file as it is now.
