@@ -208,3 +208,12 @@ def test_markers_render_as_written_or_as_compose():
     text = f"redis://:{marker('PW')}@redis:6379/0"
     assert as_written(text) == "redis://:${PW}@redis:6379/0"
     assert as_compose(text) == "redis://:@redis:6379/0"
+
+
+def test_no_conflict_is_concluded_from_an_unknown_value(tmp_path):
+    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 512m\n"
+                                     '    deploy: {resources: {limits: {memory: "${MEM}"}}}\n'})
+    assert [f.message for f in run([tmp_path / "compose.yml"], select=["VL003"]).findings] == []
+    (tmp_path / "compose.yml").write_text("services:\n  web:\n    image: nginx:1.27\n    mem_limit: 512m\n"
+                                          "    deploy: {resources: {limits: {memory: 1g}}}\n")
+    assert len(run([tmp_path / "compose.yml"], select=["VL003"]).findings) == 1

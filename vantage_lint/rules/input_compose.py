@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import delete_line_edit
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
@@ -195,6 +196,8 @@ def _conflicting_limits(project: Project, ctx: RuleContext) -> Iterator[Finding]
             a, b = service.get(*legacy), service.get(*modern)
             if not isinstance(a, ScalarNode) or not isinstance(b, ScalarNode):
                 continue
+            if has_unknown(a.value) or has_unknown(b.value):
+                continue  # a value the deployment supplies may well be the same
             if convert[kind](a.value) != convert[kind](b.value):
                 yield ctx.finding(
                     b.span,
