@@ -201,7 +201,7 @@ def test_unknown_values_are_not_empty(tmp_path):
     data = json.loads(subprocess.run([sys.executable, "-m", "vantage_lint", "--isolated", "--format", "json",
                                       str(tmp_path)], capture_output=True, text=True, timeout=60).stdout)
     assert data["summary"]["env_templates"][0].endswith(".env.example")
-    assert "\x00" not in json.dumps(data)
+    assert "\ue000" not in json.dumps(data, ensure_ascii=False)
 
 
 def test_markers_render_as_written_or_as_compose():

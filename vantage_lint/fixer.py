@@ -166,6 +166,8 @@ class _Run:
         return fix.applicability is Applicability.SAFE or (self.unsafe and fix.applicability is Applicability.UNSAFE)
 
     def candidates(self, report: Report) -> list[Finding]:
+        from vantage_lint.compose.unknown import has_unknown
+
         found = []
         for f in report.findings:
             if not self.allowed(f.fix) or _identity(f) in self.outcome.refused:
@@ -178,7 +180,7 @@ class _Run:
                 self.outcome.messages.append(f"vantage-lint: warning: {f.span}: {f.code} fix ignored: it edits "
                                              "outside the file (a bug in the rule)")
                 continue
-            if any("\x00" in e.content for e in edits):
+            if any(has_unknown(e.content) for e in edits):
                 # It would write a value only the deployment knows (compose.unknown): never guess it.
                 self.outcome.refused.add(_identity(f))
                 continue

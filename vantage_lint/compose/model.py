@@ -16,6 +16,7 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child, scalar_text, sub_span
 from vantage_lint.compose.roles import service_roles
 from vantage_lint.compose.units import compose_bytes, compose_cpus
+from vantage_lint.compose.unknown import OPEN as UNKNOWN_OPEN
 from vantage_lint.findings import Span
 
 if TYPE_CHECKING:
@@ -524,7 +525,8 @@ def short_mount(text: str, node: Node) -> Mount | None:
         return Mount("volume", None, parts[0], False, node, False)
     source, target = parts[0], parts[1]
     mode = parts[2] if len(parts) > 2 else ""
-    kind = "bind" if source.startswith((".", "/", "~", "$")) or ":" in source else "volume"
+    # A source that starts with a variable (an unknown value, compose.unknown) is a host path.
+    kind = "bind" if source.startswith((".", "/", "~", "$", UNKNOWN_OPEN)) or ":" in source else "volume"
     read_only = "ro" in mode.split(",")
     return Mount(kind, source, target, read_only, node, False)
 

@@ -134,7 +134,7 @@ def show_service(service: Service) -> dict[str, Any]:
     if isinstance(build, ScalarNode):
         out["build"] = {"context": build.text, "dockerfile": "Dockerfile"}
     if isinstance(out.get("build"), dict):
-        context = out["build"].get("context") or "."
+        context = as_compose(str(out["build"].get("context") or "")) or "."
         if "://" not in str(context) and not str(context).startswith("git@"):
             out["build"]["context"] = str((service.base_dir(build) / str(context)).resolve())
         out["build"].setdefault("dockerfile", "Dockerfile")
@@ -237,19 +237,21 @@ def _port(port: Any) -> dict[str, Any]:
         mode = port.node.get("mode")
         if isinstance(mode, ScalarNode):
             entry["mode"] = mode.text
-    if port.host_ip:
-        entry["host_ip"] = port.host_ip
+    # an unknown host IP or published port is empty to Compose, which then leaves it out
+    if port.host_ip and as_compose(port.host_ip):
+        entry["host_ip"] = as_compose(port.host_ip)
     target = port.target_port()
     entry["target"] = target if target is not None and "-" not in port.target else port.target
-    if port.published:
-        entry["published"] = port.published
+    if port.published and as_compose(port.published):
+        entry["published"] = as_compose(port.published)
     entry["protocol"] = port.protocol
     return entry
 
 
 def _mount(mount: Any, directory: Path, home: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": mount.type}
-    source = mount.source
+    # Paths as Compose reads them with the unknown variables empty (what `config` prints).
+    source = as_compose(mount.source) if mount.source else mount.source
     if mount.type == "bind" and source:
         if source == "~" or source.startswith("~/"):
             source = home + source[1:]

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import re
 
-_OPEN, _CLOSE = "\x00", "\x00"
-_MARKER = re.compile("\x00([^\x00]*)\x00")
+# Private-use characters: ordinary to every tokenizer and valid in a path (a NUL would make
+# os.stat raise), and never written in a Compose file by hand.
+OPEN, CLOSE = "\ue000", "\ue001"
+_OPEN, _CLOSE = OPEN, CLOSE
+_MARKER = re.compile("\ue000([^\ue000\ue001]*)\ue001")
 
 
 def marker(name: str) -> str:
