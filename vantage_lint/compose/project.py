@@ -113,10 +113,11 @@ def project_files(directory: Path, environ: Mapping[str, str] | None = None) -> 
     dotenv = directory / ".env"
     if (names is None or separator is None) and dotenv.is_file():
         from vantage_lint.compose.dotenv import parse_dotenv
+        from vantage_lint.source import read_source
 
-        try:
-            entries, _issues = parse_dotenv(dotenv.read_text("utf-8", "replace"), dict(environ))
-        except OSError:
+        try:  # the bounded reader: a regular file under the size limit, never a FIFO
+            entries, _issues = parse_dotenv(read_source(dotenv, str(dotenv)).text, dict(environ))
+        except (OSError, SourceError):
             entries = []
         values = {e.name: e.value for e in entries}
         names = names if names is not None else values.get("COMPOSE_FILE")
