@@ -530,12 +530,14 @@ def _extended(
         return node
     base_name, base_file = _extends_target(extends)
     at = node.key_at("extends")
+    # When the base cannot be found the service keeps its `extends` key: what it lacks is
+    # that one error, not (also) an image or a build.
     if base_name is None:
-        return own  # the schema rule reports the malformed value
+        return node  # the schema rule reports the malformed value
     base_services = services
     base_path = path
     if base_file is not None and _is_remote(base_file):
-        return own  # a git/OCI remote resource: not available offline
+        return node  # a git/OCI remote resource: not available offline
     if base_file is not None:
         base_path = (path.parent / base_file).resolve()
         if not base_path.is_file():
@@ -543,7 +545,7 @@ def _extended(
                 problem("VL003", at, f'extends file "{base_file}" does not exist',
                         "Fix the file path of extends.", Severity.ERROR)
             )
-            return own
+            return node
         root = loader.yaml_cache.get(base_path)
         if base_path not in loader.yaml_cache:
             _, root = loader.load_yaml(base_path, env, at)
@@ -553,7 +555,7 @@ def _extended(
             loader.problems.append(
                 problem("VL003", at, f'extends file "{base_file}" has no services', "Fix extends.", Severity.ERROR)
             )
-            return own
+            return node
         base_services = found
     key = (base_path.resolve(), base_name)
     if key in chain:
@@ -561,15 +563,16 @@ def _extended(
         loader.problems.append(
             problem("VL003", at, f"extends cycle: {loop}", "Break the cycle of extends.", Severity.ERROR)
         )
-        return own
+        return node
     base_node = base_services.items.get(base_name)
     if not isinstance(base_node, MapNode):
-        where = f' in "{base_file}"' if base_file else ""
+        # Compose resolves extends in each file on its own: a base of another -f file is not seen.
+        where = f' in "{base_file}"' if base_file else f" in {path.name} (extends without file: looks only there)"
         loader.problems.append(
             problem("VL003", at, f'extends names service "{base_name}"{where}, which does not exist',
-                    "Name an existing service in extends.", Severity.ERROR)
+                    "Name a service of the same file, or add file: to extends.", Severity.ERROR)
         )
-        return own
+        return node
     base = _extended(loader, base_services, base_name, base_path, env, chain + (key,))
     result = merge(base, own, ("services", name))
     assert isinstance(result, MapNode)

@@ -141,7 +141,8 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
     defined["networks"].add("default")
     for service in project.services.values():
         ctx.service_name = service.name
-        if service.get("image") is None and service.get("build") is None and project.enabled(service):
+        if (service.get("image") is None and service.get("build") is None and service.get("extends") is None
+                and project.enabled(service)):
             yield ctx.finding(service.key_span, f'service "{service.name}" has neither an image nor a build context; '
                               "Compose refuses the project",
                               hint="Add image: or build: to the service (or to the file it extends).")
