@@ -201,7 +201,7 @@ def test_any_text(text):
     for issue in issues:
         assert 0 <= issue.start < issue.end <= len(text)
         assert text[issue.start] == "$"
-        assert issue.severity in ("error", "warning")
+        assert issue.severity in ("error", "warning", "required")
     previous_end = 0
     for ref in references(text):
         assert previous_end <= ref.start < ref.end <= len(text)
