@@ -13,13 +13,17 @@ import json
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.oracle_helpers import ORACLE, diff, normalise, oracle, ours
+from tests.oracle_helpers import ORACLE, diff, env_for, normalise, oracle, ours
+from vantage_lint.compose.project import project_files
 from vantage_lint.discovery import discover
 
 pytestmark = [pytest.mark.oracle,
@@ -41,8 +45,6 @@ KNOWN_DIFFERENCES: list[tuple[str, str]] = [
      "reported by rule VL003 (a finding, not a load error) and not at all in fragments"),
     (r"empty section between colons|invalid proto|invalid size: ''",
      "a variable unset at lint time is taken as set at deploy time; Compose refuses the empty value"),
-    (r"env file .* not found",
-     "a missing required env_file is not yet a load error"),
     (r"dependency cycle detected",
      "depends_on cycles are not detected"),
     (r"^open .*: no such file or directory",
@@ -61,41 +63,99 @@ def _known(text: str) -> str | None:
     return None
 
 
-def _projects(root: Path) -> list[tuple[str, list[Path]]]:
+@dataclass(frozen=True)
+class Case:
+    """A project to compare. A case folder may hold ``case.json``: ``files`` (the ``-f`` list;
+    null lets both sides pick the files, as COMPOSE_FILE does), ``env`` (extra environment),
+    ``profiles`` (``--profile``), ``runs`` (oracle runs, where compose-go is nondeterministic:
+    vantage-lint must equal one of the answers seen)."""
+
+    name: str
+    directory: Path
+    files: tuple[Path, ...] | None
+    env: tuple[tuple[str, str], ...] = ()
+    profiles: tuple[str, ...] = ()
+    runs: int = 1
+
+    def our_files(self) -> list[Path]:
+        if self.files is not None:
+            return list(self.files)
+        return project_files(self.directory, {**env_for(self.directory), **dict(self.env)})
+
+
+def _projects(root: Path) -> list[Case]:
     if not root.is_dir():
         return []
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        spec_path = folder / "case.json"
+        if spec_path.is_file():
+            spec = json.loads(spec_path.read_text())
+            files = spec.get("files", [])
+            found.append(Case(folder.name, folder,
+                              None if files is None else tuple(folder / f for f in files) or None,
+                              tuple(sorted(spec.get("env", {}).items())), tuple(spec.get("profiles", [])),
+                              spec.get("runs", 1)))
+            continue
         for target in discover([folder]):
             if target.kind == "compose":
-                found.append((str(target.files[0].relative_to(root)), target.files))
+                found.append(Case(str(target.files[0].relative_to(root)), target.files[0].parent,
+                                  tuple(target.files)))
     return found
 
 
-def _check(name: str, files: list[Path]) -> None:
-    directory = files[0].parent
-    expected, why = oracle(files, directory)
-    model, errors = ours(files, directory)
-    if expected is None:
-        if errors or _known(why) or _known(name):
+def _oracle_answers(case: Case) -> list[tuple[dict[str, Any] | None, str]]:
+    answers: list[tuple[dict[str, Any] | None, str]] = []
+    for _ in range(case.runs):
+        answer = oracle(list(case.files) if case.files else None, case.directory, env=dict(case.env),
+                        profiles=list(case.profiles))
+        if answer not in answers:
+            answers.append(answer)
+    return answers
+
+
+def _all_answers(cases: list[Case]) -> dict[Case, list[tuple[dict[str, Any] | None, str]]]:
+    """docker-compose runs are I/O-bound subprocesses: a few at a time keep CI time down."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(cases, pool.map(_oracle_answers, cases)))
+
+
+def _check(case: Case, answers: list[tuple[dict[str, Any] | None, str]] | None = None) -> None:
+    answers = answers if answers is not None else _oracle_answers(case)
+    model, errors = ours(case.our_files(), case.directory, env=dict(case.env), profiles=list(case.profiles))
+    name = case.name
+    problems = []
+    for expected, why in answers:
+        if expected is None:
+            if errors or _known(why) or _known(name):
+                return
+            problems.append(f"{name}: Compose refuses ({why}) and vantage-lint reports no error")
+            continue
+        if errors and not _known(name):
+            problems.append(f"{name}: Compose accepts the project and vantage-lint reports {errors[:2]}")
+            continue
+        differences = diff(normalise(model), normalise(expected))
+        if not differences or _known(name):
             return
-        pytest.fail(f"{name}: Compose refuses ({why}) and vantage-lint reports no error")
-    differences = diff(normalise(model), normalise(expected))
-    if differences and _known(name):
-        return
-    assert not differences, f"{name}:\n" + "\n".join(differences[:20])
+        problems.append(f"{name}:\n" + "\n".join(differences[:20]))
+    pytest.fail("\n".join(problems))
 
 
 CASE_PROJECTS = _projects(CASES)
+
+
+@pytest.fixture(scope="module")
+def case_answers() -> dict[Case, list[tuple[dict[str, Any] | None, str]]]:
+    return _all_answers(CASE_PROJECTS)
 
 
 def test_enough_cases() -> None:
     assert len(CASE_PROJECTS) >= 45
 
 
-@pytest.mark.parametrize("name,files", CASE_PROJECTS, ids=[n for n, _ in CASE_PROJECTS])
-def test_case_agrees_with_compose(name: str, files: list[Path]) -> None:
-    _check(name, files)
+@pytest.mark.parametrize("case", CASE_PROJECTS, ids=[c.name for c in CASE_PROJECTS])
+def test_case_agrees_with_compose(case: Case, case_answers: dict[Case, Any]) -> None:
+    _check(case, case_answers[case])
 
 
 @pytest.mark.slow
@@ -104,9 +164,9 @@ def test_corpus_agrees_with_compose() -> None:
     if not projects:
         pytest.skip("the shared corpus is not here")
     failures = []
-    for name, files in projects:
+    for case, answers in _all_answers(projects).items():
         try:
-            _check(name, files)
+            _check(case, answers)
         except AssertionError as exc:  # pytest.fail raises a subclass of it too
             failures.append(" ".join(str(exc).splitlines()[:3]))
         except pytest.fail.Exception as exc:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vantage_lint.compose.interpolation import has_interpolation, interpolate, references
+from vantage_lint.compose.unknown import as_compose, marker
 
 # FOO set, BAR set but empty, anything else unset (the fixture of compose-go template_test.go).
 ENV = {"FOO": "first", "BAR": ""}
@@ -64,7 +65,7 @@ RESULTS = [
 @pytest.mark.parametrize(("template", "expected"), RESULTS)
 def test_results(template, expected):
     value, issues = interpolate(template, ENV)
-    assert value == expected
+    assert as_compose(value) == expected  # an unset variable is an unknown marker, "" to Compose
     assert all(issue.severity == "warning" for issue in issues)
 
 
@@ -101,17 +102,17 @@ ERRORS = [
 @pytest.mark.parametrize(("template", "message"), ERRORS)
 def test_errors(template, message):
     _value, issues = interpolate(template, ENV)
-    errors = [issue for issue in issues if issue.severity == "error"]
+    errors = [issue for issue in issues if issue.severity in ("error", "required")]
     assert [issue.message for issue in errors] == [message]
 
 
 def test_error_positions_and_variable():
     text = "a ${DB_PASS:?set it} b ${} c"
     value, issues = interpolate(text, {})
-    assert value == "a  b } c"  # compose-go drops "${" and keeps scanning after it
+    assert value == f"a {marker('DB_PASS')} b }} c"  # compose-go drops "${" and keeps scanning after it
     required, invalid = issues
     assert text[required.start : required.end] == "${DB_PASS:?set it}"
-    assert (required.severity, required.variable) == ("error", "DB_PASS")
+    assert (required.severity, required.variable) == ("required", "DB_PASS")
     assert required.message == "required variable DB_PASS is missing a value: set it"
     assert text[invalid.start : invalid.end] == "${}"
     assert invalid.variable is None
@@ -119,8 +120,10 @@ def test_error_positions_and_variable():
 
 def test_failed_default_drops_the_expression():
     value, issues = interpolate("[${A:-${B:?no}}]", {})
-    assert value == "[]"
+    assert value == f"[{marker('B')}]"  # B is required: set at deploy time, so A's default is unknown
     assert [issue.variable for issue in issues] == ["B"]
+    value, issues = interpolate("[${A:-${}}]", {})
+    assert value == "[]"  # an invalid template inside a default drops the whole expression
 
 
 @pytest.mark.parametrize(
@@ -198,7 +201,7 @@ def test_any_text(text):
     for issue in issues:
         assert 0 <= issue.start < issue.end <= len(text)
         assert text[issue.start] == "$"
-        assert issue.severity in ("error", "warning")
+        assert issue.severity in ("error", "warning", "required")
     previous_end = 0
     for ref in references(text):
         assert previous_end <= ref.start < ref.end <= len(text)

@@ -31,7 +31,9 @@ SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "vantage_lint.
 async def client(lsp_client: LanguageClient):
     root = Path(tempfile.mkdtemp(prefix="vl-lsp-"))
     (root / "compose.yaml").write_text(DISK)
-    (root / "compose.override.yaml").write_text("services:\n  redis:\n    image: redis:7.2\n")
+    # the override sets a value VL107 reports: the finding is published for the override, which
+    # the editor never opened (a missing key would be reported at the base's definition)
+    (root / "compose.override.yaml").write_text('services:\n  redis:\n    image: redis:7.2\n    restart: "no"\n')
     (root / ".vantage-lint.yaml").write_text(CONFIG)
     lsp_client.root = root  # type: ignore[attr-defined]
 
@@ -95,7 +97,7 @@ async def test_diagnostics_code_action_and_hover(client: LanguageClient):
     assert vl006.range.start == types.Position(0, 0) and vl006.range.end.line == 0
     assert vl006.severity == types.DiagnosticSeverity.Information and vl006.source == "vantage-lint"
     assert vl006.code_description is not None and "vl006" in vl006.code_description.href
-    # a file of the project the editor never opened: Compose reports the merged service there
+    # a file of the project the editor never opened: the value it sets is reported there
     await _until(lambda: _codes(client, override) == ["VL107"])
 
     hover = await client.text_document_hover_async(types.HoverParams(
@@ -130,7 +132,7 @@ async def test_unsafe_fix_is_labelled_and_config_reloads(client: LanguageClient)
         context=types.CodeActionContext(diagnostics=[vl107])))
     (action,) = actions  # VL107's fix (add a restart policy) is unsafe: offered, labelled, not preferred
     assert action.title.startswith("VL107") and "unsafe" in action.title and not action.is_preferred
-    assert "restart" in action.edit.changes[uri][0].new_text
+    assert "unless-stopped" in action.edit.changes[uri][0].new_text
 
     # the workspace configuration changes on disk: the server lints again with it
     (root / ".vantage-lint.yaml").write_text("select: [VL006]\n")

@@ -356,8 +356,9 @@ def test_env_file_problems_are_findings(tmp_path: Path) -> None:
     result = _run(["--isolated", "--format", "concise", "--select", "VL004", "."], tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines()[:2] == [  # once per file, however many services read it
-        'app.env:2:1: VL004 [warning] variable name "BAD LINE" cannot contain a space',
-        "app.env:3:3: VL004 [warning] unterminated quoted value 'open",
+        'app.env:2:1: VL004 [error] variable name "BAD LINE" cannot contain a space; Compose refuses the project '
+        "(it cannot read this file)",
+        "app.env:3:3: VL004 [error] unterminated quoted value 'open; Compose refuses the project (it cannot read this file)",
     ], result.stdout
 
 

@@ -46,6 +46,8 @@ FORMAT_CHOICES = click.Choice(["text", "concise", "json", "sarif", "github", "gi
               help="Compose file(s) of one project, merged in order as `docker compose -f` does.")
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Env file(s) for interpolation (replaces .env).")
 @click.option("--project-directory", metavar="DIR", help="Project directory (where .env is read).")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="Profile to enable, as `docker compose --profile` (repeatable; replaces COMPOSE_PROFILES).")
 @click.option("--format", "fmt", type=FORMAT_CHOICES, default=None,
               help="Output format (default: text; github when GITHUB_ACTIONS=true).")
 @click.option("-o", "--output", "output", metavar="FILE", help="Write the report to FILE.")
@@ -117,6 +119,7 @@ def run(
     show_compose: bool = False,
     show_origins: bool = False,
     context: str | None = None,
+    profiles: tuple[str, ...] = (),
 ) -> int:
     try:
         if no_cache:
@@ -152,6 +155,7 @@ def run(
             compose_files=[Path(p) for p in compose_files],
             env_files=[Path(p) for p in env_files] or None,
             project_directory=Path(project_directory) if project_directory else None,
+            profiles=list(profiles) or None,
         )
         path_list = list(paths)
         if "-" in path_list:

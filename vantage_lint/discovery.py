@@ -8,7 +8,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vantage_lint.compose.project import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, override_file_for
+from vantage_lint.compose.project import (
+    DEFAULT_FILES,
+    DEFAULT_OVERRIDE_FILES,
+    default_files,
+    override_file_for,
+    project_files,
+)
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 SKIPPED_DIRS = {
@@ -33,6 +39,9 @@ class Target:
     notes: list[str] = field(default_factory=list)
     # Why a file found by a folder walk under a Redis-like name is not linted as a redis.conf.
     not_redis: str | None = None
+    # The files are a whole project as Compose assembles it (COMPOSE_FILE, or an overlay merged
+    # over its folder's default file), not a fragment, even when files[0] has another name.
+    whole: bool = False
 
 
 def is_compose_name(name: str) -> bool:
@@ -48,15 +57,20 @@ def _excluded(path: Path, exclude: list[str]) -> bool:
     return any(fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) for pattern in exclude)
 
 
-def discover(paths: list[Path], *, exclude: list[str] | None = None) -> list[Target]:
-    """Targets for positional paths: files as given, folders walked (compose and redis confs)."""
+def discover(paths: list[Path], *, exclude: list[str] | None = None,
+             environ: dict[str, str] | None = None) -> list[Target]:
+    """Targets for positional paths: files as given, folders walked (compose and redis confs).
+
+    ``environ`` (default: the process environment) may set ``COMPOSE_FILE``: it applies to the
+    folders named, as when ``docker compose`` runs there; a ``.env`` may set it in any folder."""
     exclude = exclude or []
     compose: list[Target] = []
     redis: list[Target] = []
     seen: set[Path] = set()
+    environ = dict(os.environ if environ is None else environ)
     for path in paths:
         if path.is_dir():
-            _walk(path, exclude, compose, redis, seen)
+            _walk(path, exclude, compose, redis, seen, environ)
         elif path.exists() or path.is_symlink():
             _add_file(path, compose, redis, seen, explicit=True)
         else:
@@ -88,7 +102,8 @@ def _add_file(path: Path, compose: list[Target], redis: list[Target], seen: set[
         redis.append(Target("redis", [path], explicit=explicit))
 
 
-def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Target], seen: set[Path]) -> None:
+def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Target], seen: set[Path],
+          environ: dict[str, str]) -> None:
     visited: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         current = Path(dirpath)
@@ -107,6 +122,7 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
         # is one file, linted (and fixed) once, under the name Compose picks first. The same
         # file in another folder is another project (its relative paths resolve there).
         taken: set[tuple[int, int]] = set()
+        _add_chosen_files(current, environ if current == root else {}, compose, seen)
         for name in names:
             path = current / name
             if _excluded(path, exclude):
@@ -115,6 +131,12 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                 bases = DEFAULT_FILES if name in DEFAULT_OVERRIDE_FILES else (name.replace(".override.", ".", 1),)
                 if is_override_name(name) and any((current / n).is_file() for n in bases):
                     continue  # merged with its base file
+                base = default_files(current)
+                if base and name not in DEFAULT_FILES and path.absolute() not in seen and _overlays(path, base):
+                    # `-f base -f overlay`: linted merged, not as a project of its own
+                    seen.add(path.absolute())
+                    compose.append(Target("compose", base + [path], explicit=False, whole=True))
+                    continue
                 if _first_time(path, taken):
                     _add_file(path, compose, redis, seen, explicit=False)
             elif name.endswith(".conf") and _looks_like_redis(path) and _first_time(path, taken):
@@ -139,6 +161,46 @@ def _first_time(path: Path, taken: set[tuple[int, int]]) -> bool:
         return False
     taken.add(identity)
     return True
+
+
+def _add_chosen_files(folder: Path, environ: dict[str, str], compose: list[Target], seen: set[Path]) -> None:
+    """The project ``COMPOSE_FILE`` names (environment or the folder's .env), when it is set."""
+    if "COMPOSE_FILE" not in environ and not (folder / ".env").is_file():
+        return
+    files = project_files(folder, environ)
+    if files == default_files(folder) or not all(f.is_file() for f in files):
+        return  # not set, or naming files that are absent (then Compose refuses; the defaults are linted)
+    if any(f.absolute() in seen for f in files):
+        return
+    for f in files:
+        seen.add(f.absolute())
+    compose.append(Target("compose", files, explicit=False, whole=True))
+
+
+def _service_names(path: Path) -> set[str] | None:
+    """The services a compose file defines, or None when it cannot be read as YAML."""
+    from vantage_lint.compose.nodes import MapNode
+    from vantage_lint.compose.yaml_loader import parse_yaml
+    from vantage_lint.source import SourceError, read_source
+
+    try:
+        loaded = parse_yaml(read_source(path, str(path)))
+    except (OSError, SourceError):
+        return None
+    root = loaded.root
+    services = root.get("services") if isinstance(root, MapNode) else None
+    return set(services.items) if isinstance(services, MapNode) else None
+
+
+def _overlays(path: Path, base: list[Path]) -> bool:
+    """Whether every service ``path`` defines is defined by the default project ``base`` too."""
+    mine = _service_names(path)
+    if not mine:
+        return False
+    theirs: set[str] = set()
+    for file in base:
+        theirs |= _service_names(file) or set()
+    return mine <= theirs
 
 
 def _looks_like_redis(path: Path) -> bool:

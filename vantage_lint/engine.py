@@ -38,6 +38,8 @@ class Report:
     # Files read by more than one project of the run (a redis.conf two stacks mount, a file
     # both include): a fix there changes the other projects too.
     shared: set[str] = field(default_factory=set)
+    # Templates (.env.example...) read in place of a missing .env: their blank values are unknown.
+    env_templates: list[str] = field(default_factory=list)
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
@@ -59,6 +61,7 @@ class Inputs:
     compose_files: list[Path] = field(default_factory=list)
     env_files: list[Path] | None = None
     project_directory: Path | None = None
+    profiles: list[str] | None = None
     environ: Mapping[str, str] | None = None
     stdin_text: str | None = None
     stdin_filename: str | None = None
@@ -152,7 +155,8 @@ def lint(
     findings = _finish(findings, rules, settings)
     report = Report(findings=findings, files=list(files), sources=sources, rules=rules, settings=settings,
                     contexts=contexts,
-                    shared={name for name, count in readers.items() if count > 1})
+                    shared={name for name, count in readers.items() if count > 1},
+                    env_templates=_env_templates(files, cwd) if inputs.env_files is None else [])
     from vantage_lint.suppress import apply_suppressions
 
     def read(name: str) -> SourceFile | None:
@@ -162,6 +166,19 @@ def lint(
             return None
 
     return apply_suppressions(report, targets, read)
+
+
+def _env_templates(files: dict[str, None], cwd: Path) -> list[str]:
+    """The files read as a stand-in for .env: a template name with no .env beside it (the
+    only case in which the loader reads one, see compose.project._default_env_file)."""
+    from vantage_lint.compose.project import ENV_TEMPLATES
+
+    found = []
+    for name in files:
+        path = cwd / name
+        if path.name in ENV_TEMPLATES and not (path.parent / ".env").is_file():
+            found.append(name)
+    return found
 
 
 def _drop_parts_of_other_projects(
@@ -266,6 +283,7 @@ def _worker(target: Target) -> TargetResult:
 
 
 def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+    from vantage_lint.compose.unknown import as_written
     from vantage_lint.secrets import conceal_span, redact, run_secrets
 
     by_path = {source.path: source for source in reader.cache.values()}
@@ -273,7 +291,9 @@ def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
     # found them, so no format, baseline or fingerprint ever sees them.
     known = run_secrets(by_path.values()) if findings else ()
     for finding in findings:
-        finding.message, finding.hint = redact(finding.message, known), redact(finding.hint, known)
+        # Values the deployment supplies read as the ${NAME} the user wrote (compose.unknown).
+        message, hint = as_written(finding.message), as_written(finding.hint)
+        finding.message, finding.hint = redact(message, known), redact(hint, known)
         source = by_path.get(finding.span.path)
         finding.fingerprint = fingerprint(finding, source)
         finding.span = conceal_span(finding.span, source)
@@ -294,7 +314,8 @@ def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple
                        project_directory=inputs.project_directory)]
     if not paths:
         paths = [Path(".")]
-    targets = discover(paths, exclude=settings.exclude)
+    targets = discover(paths, exclude=settings.exclude,
+                       environ=dict(inputs.environ) if inputs.environ is not None else None)
     for target in targets:
         target.env_files = inputs.env_files
         target.project_directory = inputs.project_directory
@@ -342,13 +363,14 @@ class _Runner:
                 environ=self.inputs.environ,
                 env_files=target.env_files,
                 project_directory=target.project_directory,
+                profiles=self.inputs.profiles,
             )
         except OSError as exc:
             if target.explicit:
                 raise UsageError(f"{target.files[0]}: {exc.strerror or exc}") from None
             return [_unreadable(target.files[0], exc, self.reader.cwd)], [display_path(target.files[0], self.reader.cwd)]
         project.declared_roles = self.settings.roles
-        project.fragment = not target.explicit and target.files[0].name not in DEFAULT_FILES
+        project.fragment = not (target.explicit or target.whole) and target.files[0].name not in DEFAULT_FILES
         link_redis_configs(project)
         from vantage_lint.compose.deploy_context import decide
 

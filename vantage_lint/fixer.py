@@ -191,6 +191,8 @@ class _Run:
         return fix.applicability is Applicability.SAFE or (self.unsafe and fix.applicability is Applicability.UNSAFE)
 
     def candidates(self, report: Report) -> list[Finding]:
+        from vantage_lint.compose.unknown import has_unknown
+
         found = []
         for f in report.findings:
             if not self.allowed(f.fix) or _identity(f) in self.outcome.refused:
@@ -212,6 +214,10 @@ class _Run:
                     f"vantage-lint: warning: {f.span}: {f.code} not fixed: {shared[0]} is read by other projects "
                     "of this run too, and the fix would change them"
                     + ("; --unsafe-fixes applies it" if f.fix.applicability is Applicability.SAFE else ""))  # type: ignore[union-attr]
+                continue
+            if any(has_unknown(e.content) for e in edits):
+                # It would write a value only the deployment knows (compose.unknown): never guess it.
+                self.outcome.refused.add(_identity(f))
                 continue
             if _identity(f) in self.outcome.applied:
                 # Its fix was applied and the finding is still there: applying it again would

@@ -216,9 +216,15 @@ def redact(text: str, known: tuple[str, ...] = ()) -> str:
     """Mask every password-like value in a line of source, a message or a diff, and every
     ``known`` secret value wherever it appears.
 
-    Cached: hints and many messages repeat across thousands of findings."""
+    Cached: hints and many messages repeat across thousands of findings. A value the
+    deployment supplies (an unknown marker, see compose.unknown) reads as the ``${NAME}`` the
+    user wrote: it holds no secret and is shown whole."""
     if not text:
         return text
+    if "\ue000" in text:  # compose.unknown.OPEN
+        from vantage_lint.compose.unknown import as_written
+
+        text = as_written(text)
     return _apply(text, _spans(text, known))
 
 

@@ -35,6 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from vantage_lint.compose.interpolation import interpolate, references
+from vantage_lint.compose.unknown import as_compose
+from vantage_lint.findings import Finding, Severity, Span, problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class DotenvIssue:
     message: str
     line: int
     column: int
+    # compose-go stops reading the file here and Compose refuses the project.
+    fatal: bool = False
 
 
 # Go's unicode.IsSpace, which also counts NEL and NBSP (Python's str.isspace adds \x1c-\x1f).
@@ -131,8 +135,8 @@ class _Parser:
         index = bisect.bisect_right(self._line_starts, offset) - 1
         return index + 1, offset - self._line_starts[index] + 1
 
-    def issue(self, message: str, offset: int) -> None:
-        self.issues.append(DotenvIssue(message, *self.position(offset)))
+    def issue(self, message: str, offset: int, fatal: bool = False) -> None:
+        self.issues.append(DotenvIssue(message, *self.position(offset), fatal))
 
     def _next_line(self, pos: int) -> int:
         nl = self.text.find("\n", pos)
@@ -176,7 +180,7 @@ class _Parser:
                 continue
             first_line = text[name_start : self._next_line(name_start)].rstrip("\r\n")
             self.issue(
-                f"unexpected character {_quote(char)} in variable name {_quote(first_line)}", end
+                f"unexpected character {_quote(char)} in variable name {_quote(first_line)}", end, True
             )
             return self._next_line(end)
         else:
@@ -190,7 +194,7 @@ class _Parser:
             return size
         name = text[name_start:end].rstrip(_SPACE)
         if " " in name:
-            self.issue(f"variable name {_quote(name)} cannot contain a space", name_start)
+            self.issue(f"variable name {_quote(name)} cannot contain a space", name_start, True)
             return self._next_line(end)
         if text[end] == "\n":
             if name and name in self.lookup:
@@ -258,7 +262,7 @@ class _Parser:
             index += 1
         else:
             line = text[pos : self._next_line(pos)].rstrip("\r\n")
-            self.issue(f"unterminated quoted value {line}", pos)
+            self.issue(f"unterminated quoted value {line}", pos, True)
             return None
         raw = "".join(chars)
         if quote == "'":
@@ -271,12 +275,14 @@ class _Parser:
     def _interpolate(self, raw: str, origin: int | Sequence[int]) -> str:
         """Interpolate a value; ``origin`` maps its characters back to the file for issue positions."""
         value, problems = interpolate(raw, self.env)
-        for problem in problems:
+        # Inside an env file a reference to an unset variable is "", as compose-go reads it.
+        value = as_compose(value)
+        for found in problems:
             if isinstance(origin, int):
-                offset = origin + problem.start
+                offset = origin + found.start
             else:
-                offset = origin[min(problem.start, len(origin) - 1)] if origin else 0
-            self.issue(problem.message, offset)
+                offset = origin[min(found.start, len(origin) - 1)] if origin else 0
+            self.issue(found.message, offset)
         return value
 
 
@@ -320,3 +326,12 @@ def _is_letter_or_number(char: str) -> bool:
 
 def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+def dotenv_problem(path: str, issue: DotenvIssue) -> Finding:
+    """A .env or env_file issue; one compose-go cannot read past makes Compose refuse."""
+    at = Span(path, issue.line, issue.column, issue.line, issue.column)
+    if issue.fatal:
+        return problem("VL004", at, f"{issue.message}; Compose refuses the project (it cannot read this file)",
+                       "Fix the line in the env file.", Severity.ERROR)
+    return problem("VL004", at, issue.message, "Fix the line in the env file.", Severity.WARNING)

@@ -5,8 +5,9 @@ over the text and post-processes each match. This module is a hand-written scann
 same results and also records where each expression is, so findings can point at it:
 
 - ``$$`` is a literal ``$``; a ``$`` followed by neither a name nor ``{`` is kept as is.
-- ``$NAME`` and ``${NAME}`` give the value, or ``""`` plus a warning when NAME is unset (an empty
-  value is silent).
+- ``$NAME`` and ``${NAME}`` give the value, or (NAME unset) a warning and an *unknown* marker
+  (vantage_lint.compose.unknown): Compose substitutes ``""``, but the deployment may set it.
+  ``${NAME:?msg}`` unset is "set at deploy time": a marker and no error.
 - ``${NAME<op>ARG}``, with op one of ``:-`` ``-`` ``:+`` ``+`` ``:?`` ``?``. ARG ends at the first
   ``}`` that balances the braces counted from ``${`` (bare ``{`` counts too, and compose-go skips the
   character after each ``{``). The search stops at the last ``}`` on the same line, and ARG runs up
@@ -25,13 +26,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vantage_lint.compose.unknown import is_marker, marker
+
 
 @dataclass(frozen=True, slots=True)
 class InterpolationIssue:
     message: str
     start: int  # offsets of the offending ``$...`` expression in the input text
     end: int
-    severity: str  # "error" (Compose refuses the file) or "warning" (Compose substitutes "")
+    # "error" (Compose refuses the file), "warning" (Compose substitutes "") or "required"
+    # (`${VAR:?}` unset: Compose refuses unless the deployment sets it, as the file says it will)
+    severity: str
     variable: str | None
 
 
@@ -151,25 +156,29 @@ class _Scanner:
         if value is None:
             message = f'variable "{name}" is not set; Compose substitutes an empty string'
             self.issues.append(InterpolationIssue(message, start, stop, "warning", name))
-            return ""
+            return marker(name)  # the deployment may set it: the value is unknown, not ""
         return value
 
     def _apply(self, name: str, op: str, arg: str, start: int, stop: int) -> str:
         value = self.env.get(name) if self.env is not None else None
+        # A marker (blank in a template) is "set to something the deployment decides".
+        known = value if not is_marker(value) else None
         if op == ":-":
-            return value if value else arg
+            return known if known else arg
         if op == "-":
             return arg if value is None else value
         if op == ":+":
-            return arg if value else ""
+            return arg if known else ""
         if op == "+":
             return "" if value is None else arg
         if value is None or (op == ":?" and not value):
+            # Compose refuses this unless the deployment sets the variable, which `${VAR:?...}`
+            # declares it will: severity "required", and the value is unknown rather than "".
             message = f"required variable {name} is missing a value"
             if arg:
                 message += f": {arg}"
-            self.issues.append(InterpolationIssue(message, start, stop, "error", name))
-            return ""
+            self.issues.append(InterpolationIssue(message, start, stop, "required", name))
+            return marker(name)
         return value
 
     def _invalid(self, start: int, end: int) -> str:

@@ -16,7 +16,6 @@ OVERRIDE_TAG = "!override"
 _REPLACED = {"command", "entrypoint"}
 # Service keys whose list form is really a mapping "NAME=value" / "NAME: value".
 _KEYED_PAIRS = {"environment", "labels", "annotations", "extra_hosts", "sysctls", "build_args"}
-_UNIQUE_BY_TARGET = {"volumes", "secrets", "configs", "devices"}
 
 
 def merge(base: Node, over: Node, path: tuple[str, ...] = ()) -> Node:
@@ -45,14 +44,19 @@ def merge(base: Node, over: Node, path: tuple[str, ...] = ()) -> Node:
 
 def _merge_maps(base: MapNode, over: MapNode, path: tuple[str, ...]) -> MapNode:
     result = base.copy()
-    result.span = over.span
+    # A service defined in a base and an override stays where the base defines it: a finding
+    # about a key it lacks belongs there; values the override sets keep their own spans.
+    is_service = len(path) == 2 and path[0] == "services"
+    if not is_service:
+        result.span = over.span
     for key, value in over.items.items():
         if value.tag == RESET_TAG:
             result.remove(key)
             continue
         previous = result.items.get(key)
         merged = value if previous is None else merge(previous, value, path + (key,))
-        result.set(key, merged, over.keys[key])
+        keep_base_key = path == ("services",) and previous is not None
+        result.set(key, merged, base.keys[key] if keep_base_key else over.keys[key])
     return result
 
 
@@ -62,15 +66,37 @@ def _merge_seqs(base: SeqNode, over: SeqNode, path: tuple[str, ...]) -> Node:
         return over
     if key in _KEYED_PAIRS:
         return _merge_maps(pairs_as_map(base), pairs_as_map(over), path)
-    in_service = len(path) == 3 and path[0] == "services"
+    # Keyed lists (ports, volumes, secrets...) append here; enforce_unicity then keeps the
+    # later of two entries with one key, at the earlier one's place (as compose-go).
     result = SeqNode(over.span, over.tag)
-    if in_service and (key in _UNIQUE_BY_TARGET or key == "ports"):
-        identity = _port_identity if key == "ports" else _target_identity
-        replaced = {identity(item) for item in over.items}
-        result.items = [item for item in base.items if identity(item) not in replaced] + list(over.items)
-        return result
     result.items = list(base.items) + list(over.items)
     return result
+
+
+def strip_resets(node: Node) -> Node:
+    """``node`` without the values tagged ``!reset``: compose-go drops them from the file that
+    writes them (loader/reset.go) once they have removed what earlier files set."""
+    if isinstance(node, MapNode):
+        changed = False
+        twin = MapNode(node.span, node.tag)
+        twin.key_span = node.key_span
+        for key, value in node.items.items():
+            if value.tag == RESET_TAG:
+                changed = True
+                continue
+            kept = strip_resets(value)
+            changed = changed or kept is not value
+            twin.set(key, kept, node.keys[key])
+        return twin if changed else node
+    if isinstance(node, SeqNode):
+        items = [strip_resets(item) for item in node.items if item.tag != RESET_TAG]
+        if len(items) == len(node.items) and all(a is b for a, b in zip(items, node.items)):
+            return node
+        seq = SeqNode(node.span, node.tag)
+        seq.key_span = node.key_span
+        seq.items = items
+        return seq
+    return node
 
 
 def _canonical(key: str, node: Node) -> Node:
@@ -111,25 +137,3 @@ def pairs_as_map(node: Node) -> MapNode:
             entry = ScalarNode(value if sep else None, item.raw, item.span, item.tag, item.style)
             result.set(name.strip(), entry, item.span)
     return result
-
-
-def _target_identity(item: Node) -> object:
-    if isinstance(item, MapNode):
-        target = item.get("target") or item.get("source")
-        return ("target", target.text if isinstance(target, ScalarNode) else id(item))
-    if isinstance(item, ScalarNode):
-        parts = item.text.split(":")
-        return ("target", parts[1] if len(parts) > 1 else parts[0])
-    return id(item)
-
-
-def _port_identity(item: Node) -> object:
-    if isinstance(item, ScalarNode):
-        return ("port", item.text)
-    if isinstance(item, MapNode):
-        fields = tuple(
-            (f, item.get(f).text if isinstance(item.get(f), ScalarNode) else None)
-            for f in ("host_ip", "target", "published", "protocol")
-        )
-        return ("port", fields)
-    return id(item)

@@ -16,6 +16,7 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child, scalar_text, sub_span
 from vantage_lint.compose.roles import service_roles
 from vantage_lint.compose.units import compose_bytes, compose_cpus
+from vantage_lint.compose.unknown import OPEN as UNKNOWN_OPEN
 from vantage_lint.findings import Severity, Span, problem
 from vantage_lint.source import SourceError
 
@@ -272,7 +273,7 @@ class Service:
 
     @cached_property
     def env_file_entries(self) -> list[EnvVar]:
-        from vantage_lint.compose.dotenv import parse_dotenv
+        from vantage_lint.compose.dotenv import dotenv_problem, parse_dotenv
 
         from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
 
@@ -308,9 +309,7 @@ class Service:
             parsed, issues = parse_dotenv(source.text, project.env)
             for issue in issues:
                 # Compose reads env_file lines as it reads .env: the same problems, the same code.
-                at = Span(source.path, issue.line, issue.column, issue.line, issue.column)
-                project.report_once(problem("VL004", at, issue.message, "Fix the line in the env file.",
-                                            Severity.WARNING))
+                project.report_once(dotenv_problem(source.path, issue))
             for entry in parsed:
                 value_span = source.span(entry.value_start, entry.value_end)
                 name_start = source.offset(entry.line, entry.column)
@@ -327,7 +326,7 @@ class Service:
             return result
         for item in node.items:
             if isinstance(item, ScalarNode):
-                port = _short_port(item)
+                port = short_port(item)
                 if port is not None:
                     result.append(port)
             elif isinstance(item, MapNode):
@@ -353,7 +352,7 @@ class Service:
             return result
         for item in node.items:
             if isinstance(item, ScalarNode):
-                mount = _short_mount(item.text, item)
+                mount = short_mount(item.text, item)
                 if mount is not None:
                     result.append(mount)
             elif isinstance(item, MapNode):
@@ -517,7 +516,7 @@ def _word(text: str, part: int) -> Word:
     return Word(text, part, 0, len(text))
 
 
-def _short_port(node: ScalarNode) -> Port | None:
+def short_port(node: ScalarNode) -> Port | None:
     """``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, IPv6 host IPs in brackets."""
     text = node.text.strip()
     if not text:
@@ -540,7 +539,7 @@ def _short_port(node: ScalarNode) -> Port | None:
     return Port(host_ip if host_ip else None, published or None, target, (protocol or "tcp").lower(), node, False)
 
 
-def _short_mount(text: str, node: Node) -> Mount | None:
+def short_mount(text: str, node: Node) -> Mount | None:
     """``SOURCE:TARGET[:MODE]`` or a bare ``TARGET`` (anonymous volume)."""
     parts = text.split(":")
     # A Windows drive letter ("C:\\x") is part of the source.
@@ -551,7 +550,8 @@ def _short_mount(text: str, node: Node) -> Mount | None:
         return Mount("volume", None, parts[0], False, node, False)
     source, target = parts[0], parts[1]
     mode = parts[2] if len(parts) > 2 else ""
-    kind = "bind" if source.startswith((".", "/", "~", "$")) or ":" in source else "volume"
+    # A source that starts with a variable (an unknown value, compose.unknown) is a host path.
+    kind = "bind" if source.startswith((".", "/", "~", "$", UNKNOWN_OPEN)) or ":" in source else "volume"
     read_only = "ro" in mode.split(",")
     return Mount(kind, source, target, read_only, node, False)
 

@@ -7,6 +7,7 @@ nodes of the place they came from, so a finding always points where the user mus
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,10 +50,39 @@ class ScalarNode(Node):
             return "true"
         if value is False:
             return "false"
+        if isinstance(value, float):
+            return go_float_text(value)
         return str(value)
 
     def __repr__(self) -> str:
         return f"ScalarNode({self.value!r} @ {self.span})"
+
+
+def go_float_text(value: float) -> str:
+    """A float as Go's ``fmt.Sprint`` writes it (strconv 'g' with the shortest digits: %e when
+    the exponent is below -4 or at least 6): ``1000``, ``1.5``, ``1e+06``, ``1e-05``, ``+Inf``.
+    It is the text compose-go gives a float in a string position (environment, labels)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    from decimal import Decimal
+
+    sign, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    point = len(digits) + int(exponent)  # digits before the decimal point
+    minus = "-" if value < 0 else ""
+    if point - 1 < -4 or point - 1 >= 6:
+        body = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        e = point - 1
+        return f"{minus}{body}e{'+' if e >= 0 else '-'}{abs(e):02d}"
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return minus + digits + "0" * (point - len(digits))
+    return f"{minus}{digits[:point]}.{digits[point:]}"
 
 
 class MapNode(Node):

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
-from vantage_lint.compose.merge import RESET_TAG, merge
+from vantage_lint.compose.merge import RESET_TAG, merge, strip_resets
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.compose.unicity import enforce_unicity
+from vantage_lint.compose.unknown import marker
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.source import SourceError, SourceFile
@@ -32,6 +34,9 @@ Reader = Callable[[Path], SourceFile]
 class ComposeFile:
     source: SourceFile
     root: MapNode | None
+    # The document as written (includes and extends applied), before compose-go's unique-key
+    # rule drops repeated list entries: what a rule about the repeats themselves reads.
+    written: MapNode | None = None
 
 
 @dataclass(slots=True)
@@ -54,6 +59,24 @@ class Project:
     # another file, so references to things it does not define are not errors.
     fragment: bool = False
     _reported: set[tuple[str, str, int, int, str]] = field(default_factory=set, repr=False)
+
+    # --profile names given on the command line (None: COMPOSE_PROFILES decides).
+    profiles: list[str] | None = None
+    # The template (.env.example...) read in place of a missing .env, if any.
+    env_template: str | None = None
+
+    def active_profiles(self) -> set[str]:
+        """``--profile`` names, else ``COMPOSE_PROFILES`` (environment, then .env), as Compose."""
+        if self.profiles:
+            return set(self.profiles)
+        return {p.strip() for p in self.env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+
+    def enabled(self, service: Service) -> bool:
+        """Whether Compose runs ``service`` with the active profiles."""
+        node = service.get("profiles")
+        names = {i.text for i in node.items if isinstance(i, ScalarNode)} if isinstance(node, SeqNode) else set()
+        active = self.active_profiles()
+        return not names or "*" in active or bool(names & active)
 
     def top(self, key: str) -> MapNode | None:
         node = self.root.get(key) if self.root is not None else None
@@ -94,6 +117,30 @@ def default_files(directory: Path) -> list[Path]:
     return []
 
 
+def project_files(directory: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The files ``docker compose`` (no ``-f``) uses in ``directory``: ``COMPOSE_FILE`` from the
+    environment, else from ``directory/.env``, split on ``COMPOSE_PATH_SEPARATOR`` (default
+    ``:``) and relative to ``directory``; else the default name and its override."""
+    environ = os.environ if environ is None else environ
+    names = environ.get("COMPOSE_FILE")
+    separator = environ.get("COMPOSE_PATH_SEPARATOR")
+    dotenv = directory / ".env"
+    if (names is None or separator is None) and dotenv.is_file():
+        from vantage_lint.compose.dotenv import parse_dotenv
+        from vantage_lint.source import read_source
+
+        try:  # the bounded reader: a regular file under the size limit, never a FIFO
+            entries, _issues = parse_dotenv(read_source(dotenv, str(dotenv)).text, dict(environ))
+        except (OSError, SourceError):
+            entries = []
+        values = {e.name: e.value for e in entries}
+        names = names if names is not None else values.get("COMPOSE_FILE")
+        separator = separator if separator is not None else values.get("COMPOSE_PATH_SEPARATOR")
+    if names:
+        return [directory / name for name in names.split(separator or os.pathsep) if name]
+    return default_files(directory)
+
+
 def normalized_project_name(name: str) -> str:
     """compose-go's normalisation: lowercase, only ``[a-z0-9_-]``, starting with a letter or digit."""
     kept = "".join(c for c in name.lower() if c.isascii() and (c.isalnum() or c in "_-"))
@@ -109,7 +156,8 @@ class _Loader:
         self.yaml_cache: dict[Path, MapNode | None] = {}
         # Included files, as included (their own includes and extends applied): each is read
         # and parsed once however many files include it (a diamond of includes stays linear).
-        self.include_cache: dict[Path, MapNode | None] = {}
+        # (included files, their environment) -> the assembled include (see _apply_includes)
+        self.include_cache: dict[tuple[tuple[Path, ...], tuple[tuple[str, str], ...]], MapNode | None] = {}
         # The project folder: files that the linted files name outside it are never opened.
         self.root: Path | None = None
 
@@ -156,6 +204,10 @@ class _Loader:
         self.problems.extend(loaded.problems)
         root = loaded.root
         source.yaml_root = root
+        for document in loaded.more:
+            # compose-go merges the documents of one file in order, as if they were -f files
+            if isinstance(root, MapNode) and isinstance(document, MapNode):
+                root = _as_map(strip_resets(merge(root, document)))
         if root is None:
             if not loaded.problems:
                 self.problems.append(
@@ -179,13 +231,14 @@ def load_project(
     environ: Mapping[str, str] | None = None,
     env_files: list[Path] | None = None,
     project_directory: Path | None = None,
+    profiles: list[str] | None = None,
 ) -> Project:
     """Load and assemble the project made of ``files`` (in order, later ones override)."""
     environ = dict(os.environ if environ is None else environ)
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
     loader.root = directory
-    env = _interpolation_env(loader, directory, env_files, environ)
+    env, template = _interpolation_env(loader, directory, env_files, environ)
     # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
     # known before the files are interpolated, so only the folder counts here).
     env.setdefault("COMPOSE_PROJECT_NAME", normalized_project_name(directory.resolve().name))
@@ -197,11 +250,13 @@ def load_project(
             continue
         if root is not None:
             root = _apply_includes(loader, root, path, env, (path.resolve(),))
-        compose_files.append(ComposeFile(source, root))
-        if root is not None:
-            merged = root if merged is None else merge(merged, root)
-    if merged is not None:
-        _resolve_all_extends(loader, merged, files[0] if files else directory, env)
+            # compose-go resolves extends in each file before merging it: an override file
+            # does not reach a service that extends, and a base only in another file is an error.
+            _resolve_all_extends(loader, root, path, env)
+        clean = None if root is None else enforce_unicity(_as_map(strip_resets(root)))
+        compose_files.append(ComposeFile(source, clean, root))
+        if root is not None and clean is not None:
+            merged = clean if merged is None else enforce_unicity(_as_map(strip_resets(merge(merged, root))))
     project = Project(
         directory=directory,
         files=compose_files,
@@ -210,14 +265,73 @@ def load_project(
         problems=_one_per_unset_variable(loader.problems),
         sources=loader.sources,
         reader=reader,
+        profiles=list(profiles) if profiles else None,
+        env_template=template,
     )
     project.services = build_services(project)
-    for service in project.services.values():
-        service.env_file_entries  # noqa: B018  read now: its problems are the loader's findings
+    project.problems.extend(_inactive_dependencies(project))
+    project.problems.extend(_env_file_problems(project))
+    if profiles:
+        # `--profile` narrows the lint to what Compose would run; without it every service is linted.
+        project.services = {n: s for n, s in project.services.items() if project.enabled(s)}
     return project
 
 
+def _env_file_problems(project: Project) -> list[Finding]:
+    """A required ``env_file`` that is missing: Compose refuses the project. Reported once per
+    file, at the first entry that names it. Reading each file (and reporting its lines Compose
+    cannot parse, or a path outside the project) is ``Service.env_file_entries``'s."""
+    from vantage_lint.boundary import bad_path
+
+    found: list[Finding] = []
+    seen: set[Path] = set()
+    for service in project.services.values():
+        service.env_file_entries  # noqa: B018  read now: its problems are the project's findings
+        for path, node, required in service.env_file_paths:
+            if not required or bad_path(str(path)) is not None or outside(path, project.directory):
+                continue
+            resolved = path.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            if not is_file(path):
+                found.append(problem(
+                    "VL003", node.span, f"env file {node.text} not found ({path}); Compose refuses the project",
+                    "Create the file, fix the path, or write `- path: FILE` with `required: false`.",
+                    Severity.ERROR))
+    return found
+
+
+def _inactive_dependencies(project: Project) -> list[Finding]:
+    """Compose refuses a running service that requires one its profiles leave out (it says
+    'depends on undefined service'); ``required: false`` entries are kept and skipped."""
+    found = []
+    for service in project.services.values():
+        if not project.enabled(service):
+            continue
+        for dependency in service.depends_on.values():
+            target = project.services.get(dependency.name)
+            if target is None or not dependency.required or project.enabled(target):
+                continue
+            node = target.get("profiles")
+            names = ", ".join(i.text for i in node.items if isinstance(i, ScalarNode)) if isinstance(node, SeqNode) else ""
+            active = ", ".join(sorted(project.active_profiles())) or "none"
+            found.append(problem(
+                "VL003", dependency.span,
+                f'service "{service.name}" depends on "{dependency.name}", which runs only with profile {names} '
+                f'(active: {active}); Compose refuses the project (depends on undefined service "{dependency.name}")',
+                f'Activate the profile (--profile or COMPOSE_PROFILES), give "{service.name}" the same profile, '
+                f"or mark the dependency required: false.",
+                Severity.ERROR))
+    return found
+
+
 _UNSET = re.compile(r'^variable "([^"]+)" is not set; ')
+
+
+def _as_map(node: Node) -> MapNode:
+    assert isinstance(node, MapNode)
+    return node
 
 
 def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
@@ -243,30 +357,34 @@ def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
 
 def _interpolation_env(
     loader: _Loader, directory: Path, env_files: list[Path] | None, environ: dict[str, str]
-) -> dict[str, str]:
-    """The shell environment plus .env (or --env-file) values; shell variables win."""
+) -> tuple[dict[str, str], str | None]:
+    """The shell environment plus .env (or --env-file) values; shell variables win. Also the
+    path of the template read in place of a missing .env, whose blank values are unknown: the
+    deployment's real .env fills them (see vantage_lint.compose.unknown)."""
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
-        return dict(environ)
+        return dict(environ), None
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
     from_files: dict[str, str] = {}
+    template: str | None = None
     for path in candidates:
         if env_files is None and not path.is_file():
             continue
-        from vantage_lint.compose.dotenv import parse_dotenv
+        from vantage_lint.compose.dotenv import dotenv_problem, parse_dotenv
 
         source = loader.read(path, Span(str(path), 1, 1, 1, 1))
         if source is None:
             continue
+        stands_in = env_files is None and path.name != ".env"
+        if stands_in:
+            template = source.path
         # References resolve against the shell first, then earlier files (compose-go order).
         entries, issues = parse_dotenv(source.text, {**from_files, **environ})
         for issue in issues:
-            loader.problems.append(
-                problem("VL004", Span(source.path, issue.line, issue.column, issue.line, issue.column),
-                        issue.message, "Fix the line in the env file.", Severity.WARNING)
-            )
+            loader.problems.append(dotenv_problem(source.path, issue))
         for entry in entries:
-            from_files[entry.name] = entry.value  # a later --env-file overrides an earlier one
-    return {**from_files, **environ}  # shell variables win
+            # a later --env-file overrides an earlier one; a template's blank is a placeholder
+            from_files[entry.name] = marker(entry.name) if stands_in and entry.value == "" else entry.value
+    return {**from_files, **environ}, template  # shell variables win
 
 
 # Repositories often ship only a template of their .env; its values are what the authors
@@ -288,7 +406,12 @@ def _default_env_file(directory: Path) -> Path:
 def _apply_includes(
     loader: _Loader, root: MapNode, path: Path, env: Mapping[str, str], chain: tuple[Path, ...]
 ) -> MapNode:
-    """Top-level ``include``: each entry is its own project whose resources are copied in."""
+    """Top-level ``include``: each entry is its own project whose resources are copied in.
+
+    As compose-go (loader/include.go): the first ``path`` is the included project, the others
+    are merged over it as overrides; it is interpolated with its own environment (its
+    ``env_file:``, else ``project_directory/.env``, under the including project's variables,
+    which win); its relative paths resolve from its own folder."""
     include = root.get("include")
     if include is None:
         return root
@@ -296,41 +419,90 @@ def _apply_includes(
         return root  # the schema rule reports the wrong type
     result = root.copy()
     for entry in include.items:
-        for target, at in _include_paths(entry):
-            if loader.refused("include", target, at, path.parent):
-                continue
-            target_path = (path.parent / target).resolve()
-            if target_path in chain:
-                loader.problems.append(
-                    problem("VL003", at, f"include loop: {target} includes itself through {path.name}",
-                            "Remove the circular include.", Severity.ERROR)
-                )
-                continue
-            if len(chain) > MAX_INCLUDE_DEPTH:
-                loader.problems.append(
-                    problem("VL003", at, f"include of {target} is nested more than {MAX_INCLUDE_DEPTH} levels deep; "
-                            "not read", "Include the files from fewer levels.", Severity.ERROR)
-                )
-                continue
-            if target_path in loader.include_cache:
-                included = loader.include_cache[target_path]
-            else:
-                if not is_file(target_path):
-                    loader.problems.append(
-                        problem("VL003", at, f"included file {target} does not exist",
-                                "Fix the include path or create the file.", Severity.ERROR)
-                    )
+        paths = [(target, at) for target, at in _include_paths(entry)
+                 if not loader.refused("include", target, at, path.parent)]
+        if not paths:
+            continue
+        resolved = [((path.parent / target).resolve(), at) for target, at in paths]
+        first, first_at = resolved[0]
+        if first in chain:
+            loader.problems.append(
+                problem("VL003", first_at, f"include loop: {paths[0][0]} includes itself through {path.name}",
+                        "Remove the circular include.", Severity.ERROR)
+            )
+            continue
+        if len(chain) > MAX_INCLUDE_DEPTH:
+            loader.problems.append(
+                problem("VL003", first_at, f"include of {paths[0][0]} is nested more than {MAX_INCLUDE_DEPTH} levels "
+                        "deep; not read", "Include the files from fewer levels.", Severity.ERROR)
+            )
+            continue
+        missing = [(target, at) for (target, at), (full, _) in zip(paths, resolved) if not is_file(full)]
+        for target, at in missing:
+            loader.problems.append(
+                problem("VL003", at, f"included file {target} does not exist",
+                        "Fix the include path or create the file.", Severity.ERROR)
+            )
+        if missing:
+            continue
+        included_env = _include_env(loader, entry, path.parent, first.parent, env)
+        # Each include is read and assembled once per environment: a file included again and
+        # again (a diamond of includes) must not expand exponentially.
+        key = (tuple(full for full, _ in resolved), tuple(sorted(included_env.items())))
+        if key in loader.include_cache:
+            merged = loader.include_cache[key]
+        else:
+            merged = None
+            for target_path, at in resolved:
+                _, included = loader.load_yaml(target_path, included_env, at)
+                if included is None:
                     continue
-                _, included = loader.load_yaml(target_path, env, at)
-                if included is not None:
-                    included = _apply_includes(loader, included, target_path, env, chain + (target_path,))
-                    _resolve_all_extends(loader, included, target_path, env)
-                loader.include_cache[target_path] = included
-            if included is None:
-                continue
-            for section in ("services", "networks", "volumes", "secrets", "configs"):
-                _copy_section(loader, result, included, section, at)
+                included = _apply_includes(loader, included, target_path, included_env, chain + (first,))
+                _resolve_all_extends(loader, included, target_path, included_env)
+                merged = included if merged is None else _as_map(strip_resets(merge(merged, included)))
+            if merged is not None:
+                merged = enforce_unicity(_as_map(strip_resets(merged)))
+            loader.include_cache[key] = merged
+        if merged is None:
+            continue
+        for section in ("services", "networks", "volumes", "secrets", "configs"):
+            _copy_section(loader, result, merged, section, first_at)
     return result
+
+
+def _include_env(loader: _Loader, entry: Node, parent_dir: Path, include_dir: Path,
+                 env: Mapping[str, str]) -> dict[str, str]:
+    """The variables an included project is interpolated with: its env files' values under
+    the including project's (``environment.Clone().Merge(envFromFile)`` keeps the parent's)."""
+    from vantage_lint.compose.dotenv import dotenv_problem, parse_dotenv
+
+    files: list[tuple[Path, Span | None]] = []
+    project_dir = include_dir
+    if isinstance(entry, MapNode):
+        directory = entry.get("project_directory")
+        if isinstance(directory, ScalarNode) and directory.text:
+            project_dir = (parent_dir / directory.text).resolve()
+        env_file = entry.get("env_file")
+        items = [env_file] if isinstance(env_file, ScalarNode) else list(env_file.items) if isinstance(env_file, SeqNode) else []
+        files = [(parent_dir / i.text, i.span) for i in items if isinstance(i, ScalarNode) and i.text]
+    if not files and (project_dir / ".env").is_file():
+        files = [(project_dir / ".env", None)]
+    values: dict[str, str] = {}
+    for file, at in files:
+        if not file.is_file():
+            if at is not None:
+                loader.problems.append(
+                    problem("VL003", at, f"include env_file {file.name} not found ({file}); Compose refuses the project",
+                            "Fix the path or create the file.", Severity.ERROR)
+                )
+            continue
+        source = loader.read(file, at or Span(str(file), 1, 1, 1, 1))
+        if source is None:
+            continue
+        entries, issues = parse_dotenv(source.text, {**values, **env})
+        loader.problems.extend(dotenv_problem(source.path, i) for i in issues)
+        values.update((e.name, e.value) for e in entries)
+    return {**values, **env}
 
 
 def _include_paths(entry: Node) -> list[tuple[str, Span]]:
@@ -352,6 +524,8 @@ def _copy_section(loader: _Loader, into: MapNode, source: MapNode, section: str,
     existing = into.get(section)
     target = existing.copy() if isinstance(existing, MapNode) else MapNode(incoming.span)
     for name, node in incoming.items.items():
+        if name in target.items and target.items[name].plain() == node.plain():
+            continue  # compose-go imports an identical definition twice without complaint
         if name in target.items and section == "services":
             loader.problems.append(
                 problem("VL003", at, f'included {section[:-1]} "{name}" is already defined in the including project',
@@ -403,8 +577,10 @@ def _extended(
         own.remove("extends")
         found = _extends_base(loader, services, node, extends, path, env, seen, lambda: [s[2] for s in steps] + [name])
         if found is None:
-            base = own
-            done[key] = own
+            # When the base cannot be found the service keeps its `extends` key: what it lacks is
+            # that one error, not (also) an image or a build.
+            base = node
+            done[key] = node
             break
         steps.append((node, own, name, key))
         services, name, path = found
@@ -467,10 +643,11 @@ def _extends_base(
         )
         return None
     if not isinstance(base_services.items.get(base_name), MapNode):
-        where = f' in "{base_file}"' if base_file else ""
+        # Compose resolves extends in each file on its own: a base of another -f file is not seen.
+        where = f' in "{base_file}"' if base_file else f" in {path.name} (extends without file: looks only there)"
         loader.problems.append(
             problem("VL003", at, f'extends names service "{base_name}"{where}, which does not exist',
-                    "Name an existing service in extends.", Severity.ERROR)
+                    "Name a service of the same file, or add file: to extends.", Severity.ERROR)
         )
         return None
     return base_services, base_name, base_path

@@ -10,11 +10,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from vantage_lint.compose.casts import cast_string
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding
-
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 @cache
@@ -93,19 +92,17 @@ def _names_keys_dynamically(branch: dict[str, Any]) -> bool:
     return any(keyword in branch for keyword in _DYNAMIC_KEYWORDS)
 
 
-def schema_view(node: Node) -> Any:
-    """Plain data as Compose validates it: interpolated strings cast back to numbers/booleans."""
+def schema_view(node: Node, path: tuple[str, ...] = ()) -> Any:
+    """Plain data as Compose validates it: strings retyped where compose-go's cast table says
+    (vantage_lint.compose.casts), everything else as YAML typed it."""
     if isinstance(node, MapNode):
-        return {k: schema_view(v) for k, v in node.items.items()}
+        return {k: schema_view(v, path + (k,)) for k, v in node.items.items()}
     if isinstance(node, SeqNode):
-        return [schema_view(v) for v in node.items]
+        return [schema_view(v, path + ("[]",)) for v in node.items]
     assert isinstance(node, ScalarNode)
     value = node.value
-    if isinstance(value, str) and "$" in node.raw:
-        if _NUMBER.match(value):
-            return float(value) if "." in value else int(value)
-        if value in ("true", "false"):
-            return value == "true"
+    if isinstance(value, str):
+        return cast_string(path, value)
     return value
 
 

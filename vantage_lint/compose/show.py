@@ -17,6 +17,8 @@ from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project, normalized_project_name
+from vantage_lint.compose.unicity import port_key
+from vantage_lint.compose.unknown import as_compose
 
 # Keys compose-go writes as plain lists / mappings once the short forms are expanded.
 _MAPPING_KEYS = ("labels", "annotations", "sysctls")
@@ -32,29 +34,19 @@ def project_name(project: Project) -> str:
     return normalized_project_name(project.directory.resolve().name)
 
 
-def active_profiles(project: Project) -> set[str]:
-    """``COMPOSE_PROFILES`` from the environment or ``.env`` (comma-separated)."""
-    return {p.strip() for p in project.env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
-
-
-def service_enabled(service: Service, active: set[str]) -> bool:
-    node = service.get("profiles")
-    profiles = {i.text for i in node.items if isinstance(i, ScalarNode)} if isinstance(node, SeqNode) else set()
-    return not profiles or "*" in active or bool(profiles & active)
-
-
 def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
     name = project_name(project)
     result: dict[str, Any] = {"name": name, "services": {}}
-    used: dict[str, set[str]] = {"networks": set(), "volumes": set()}
-    active = active_profiles(project)
+    used: dict[str, set[str]] = {"networks": set(), "volumes": set(), "secrets": set(), "configs": set()}
     for service in sorted(project.services.values(), key=lambda s: s.name):
-        if not service_enabled(service, active):
+        if not project.enabled(service):
             continue  # Compose leaves out services of profiles that are not active
         shown = show_service(service)
         used["networks"].update(shown.get("networks") or {})
         used["volumes"].update(m["source"] for m in shown.get("volumes", []) if m.get("type") == "volume"
                                and m.get("source"))
+        for section in ("secrets", "configs"):
+            used[section].update(str(m.get("source")) for m in shown.get(section, []))
         result["services"][service.name] = shown
     for section in ("networks", "volumes", "secrets", "configs"):
         node = project.top(section)
@@ -62,7 +54,7 @@ def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
         if node is not None:
             for key, value in node.items.items():
                 if section in used and key not in used[section]:
-                    continue  # `config` drops networks and volumes no service uses
+                    continue  # `config` drops resources no service uses
                 entries[key] = _resource(value, key, name, section, project.directory)
         if section == "networks" and "default" in used["networks"] and "default" not in entries:
             entries["default"] = {"name": f"{name}_default", "ipam": {}}
@@ -73,7 +65,18 @@ def show_project(project: Project, origins: bool = False) -> dict[str, Any]:
         if project.root is not None:
             _origins(project.root, "", found)
         result["x-vantage-origins"] = found
-    return result
+    if project.env_template:
+        result["x-vantage-env-template"] = project.env_template
+    return _as_compose(result)
+
+
+def _as_compose(data: Any) -> Any:
+    """Unknown values (compose.unknown) as Compose's ``config`` prints them: empty."""
+    if isinstance(data, dict):
+        return {k: _as_compose(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_as_compose(v) for v in data]
+    return as_compose(data) if isinstance(data, str) else data
 
 
 def _resource(node: Node, key: str, project: str, section: str, directory: Path) -> Any:
@@ -112,7 +115,7 @@ def show_service(service: Service) -> dict[str, Any]:
             out[key] = {k: ("" if v is None or v.plain() is None else _text(v.plain()))
                         for k, v in pairs_as_map(node.items[key]).items.items()}
     if service.ports:
-        out["ports"] = [_port(p) for p in service.ports]
+        out["ports"] = _ports(service.ports)
     if service.mounts:
         home = env.get("HOME", "~")
         out["volumes"] = [_mount(m, service.base_dir(m.node), home) for m in service.mounts]
@@ -131,7 +134,7 @@ def show_service(service: Service) -> dict[str, Any]:
     if isinstance(build, ScalarNode):
         out["build"] = {"context": build.text, "dockerfile": "Dockerfile"}
     if isinstance(out.get("build"), dict):
-        context = out["build"].get("context") or "."
+        context = as_compose(str(out["build"].get("context") or "")) or "."
         if "://" not in str(context) and not str(context).startswith("git@"):
             out["build"]["context"] = str((service.base_dir(build) / str(context)).resolve())
         out["build"].setdefault("dockerfile", "Dockerfile")
@@ -141,10 +144,23 @@ def show_service(service: Service) -> dict[str, Any]:
     logging = service.get("logging")
     if isinstance(logging, MapNode) and isinstance(logging.get("options"), (MapNode, SeqNode)):
         out["logging"]["options"] = _string_map(logging.items["options"])
+    for key, default in (("secrets", "/run/secrets/"), ("configs", None)):
+        if isinstance(out.get(key), list):
+            # the short syntax is a name; compose-go fills in a secret's default target
+            out[key] = [_file_mount(item, default) for item in out[key]]
     for key in ("restart", "user", "hostname", "container_name"):
         if key in out and out[key] is not None and not isinstance(out[key], str):
             out[key] = _text(out[key])
     return out
+
+
+def _file_mount(item: Any, default: str | None) -> Any:
+    entry = {"source": item} if isinstance(item, str) else item
+    if isinstance(entry, dict) and isinstance(entry.get("mode"), int) and not isinstance(entry["mode"], bool):
+        entry = {**entry, "mode": f"0{entry['mode']:o}"}  # a file mode, written in octal as Compose does
+    if isinstance(entry, dict) and default is not None and "target" not in entry:
+        entry = {**entry, "target": f"{default}{entry.get('source')}"}
+    return entry
 
 
 def _string_map(node: Node) -> dict[str, str | None]:
@@ -172,25 +188,70 @@ def _argv(node: Node | None) -> list[str] | None:
     return None
 
 
+def _ports(ports: list[Any]) -> list[dict[str, Any]]:
+    """Long syntax with ranges expanded, then compose-go's second unicity pass (a port written
+    twice, or short and long, is one entry: the later, at the first one's place)."""
+    entries: list[dict[str, Any]] = []
+    where: dict[str, int] = {}
+    for port in ports:
+        for entry in _expanded(port):
+            key = port_key(entry.get("host_ip"), entry.get("published"), str(entry["target"]), entry["protocol"])
+            if key in where:
+                entries[where[key]] = entry
+            else:
+                where[key] = len(entries)
+                entries.append(entry)
+    return entries
+
+
+def _range(text: str | None) -> list[int] | None:
+    """``8000-8001`` as its ports; None for a single port or text that is not a range."""
+    if not text or "-" not in text:
+        return None
+    low, _, high = text.partition("-")
+    if not (low.isdigit() and high.isdigit()) or int(high) < int(low):
+        return None
+    return list(range(int(low), int(high) + 1))
+
+
+def _expanded(port: Any) -> list[dict[str, Any]]:
+    """As docker's nat.ParsePortSpec: a target range gives one port per target, paired with
+    a published range of the same length; a published range over one target stays whole."""
+    targets = _range(port.target) if not port.long_syntax else None
+    if targets is None:
+        return [_port(port)]
+    published = _range(port.published)
+    result = []
+    for index, target in enumerate(targets):
+        entry = _port(port)
+        entry["target"] = target
+        if published is not None and len(published) == len(targets):
+            entry["published"] = str(published[index])
+        result.append(entry)
+    return result
+
+
 def _port(port: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"mode": "ingress"}
     if port.long_syntax and isinstance(port.node, MapNode):
         mode = port.node.get("mode")
         if isinstance(mode, ScalarNode):
             entry["mode"] = mode.text
-    if port.host_ip:
-        entry["host_ip"] = port.host_ip
+    # an unknown host IP or published port is empty to Compose, which then leaves it out
+    if port.host_ip and as_compose(port.host_ip):
+        entry["host_ip"] = as_compose(port.host_ip)
     target = port.target_port()
     entry["target"] = target if target is not None and "-" not in port.target else port.target
-    if port.published:
-        entry["published"] = port.published
+    if port.published and as_compose(port.published):
+        entry["published"] = as_compose(port.published)
     entry["protocol"] = port.protocol
     return entry
 
 
 def _mount(mount: Any, directory: Path, home: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": mount.type}
-    source = mount.source
+    # Paths as Compose reads them with the unknown variables empty (what `config` prints).
+    source = as_compose(mount.source) if mount.source else mount.source
     if mount.type == "bind" and source:
         if source == "~" or source.startswith("~/"):
             source = home + source[1:]

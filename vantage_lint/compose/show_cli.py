@@ -16,7 +16,7 @@ def show_compose_text(paths: list[str], settings: Any, inputs: Any, *, origins: 
     targets = [t for t in _targets([Path(p) for p in paths], inputs, settings, None) if t.kind == "compose"]
     projects = [
         load_project(t.files, reader=reader, environ=inputs.environ, env_files=t.env_files,
-                     project_directory=t.project_directory)
+                     project_directory=t.project_directory, profiles=inputs.profiles)
         for t in targets
     ]
     return show_text(projects, origins)

@@ -39,20 +39,20 @@ def _composer(pure: bool = False) -> Any:
     return yaml
 
 
-def _compose(text: str) -> Any:
-    """Compose with the C parser; on its error, ask ruamel's pure-Python parser, which follows
+def _compose(text: str) -> list[Any]:
+    """Every document of ``text`` (compose-go merges them in order). Compose with the C parser; on its error, ask ruamel's pure-Python parser, which follows
     YAML 1.2 where libyaml does not (a plain ``[no-new-privileges:true]`` in flow context is
     valid YAML 1.2 and Compose reads it). Only a text both reject is a syntax error. The pure
     parser is ~20x slower, so texts over 1 MiB keep the C parser's verdict (bounded time)."""
     try:
-        return _composer().compose(text)
+        return list(_composer().compose_all(text))
     except RecursionError:
         raise
     except Exception as c_error:
         if len(text) > PURE_RETRY_LIMIT:
             raise
         try:
-            return _composer(pure=True).compose(text)
+            return list(_composer(pure=True).compose_all(text))
         except RecursionError:
             raise
         except Exception:
@@ -84,6 +84,8 @@ class LoadedYaml:
     source: SourceFile
     root: Node | None
     problems: list[Finding] = field(default_factory=list)
+    # The documents after the first (``---``), which Compose merges over it in order.
+    more: list[Node] = field(default_factory=list)
 
 
 def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> LoadedYaml:
@@ -92,7 +94,7 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
     if "\r" in source.text and source.text.count("\r") != source.text.count("\r\n"):
         source.use_cr_breaks()  # lone CRs end lines for YAML: findings go on the lines editors show
     try:
-        raw_root = _compose(source.text)
+        documents = [d for d in _compose(source.text) if d is not None]
     except RecursionError:
         result.problems.append(
             problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
@@ -102,8 +104,23 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
     except Exception as exc:  # ruamel raises many error types; all are syntax errors here
         result.problems.append(_syntax_problem(source, exc))
         return result
-    if raw_root is None:
+    if not documents:
         return result
+    builder = _Builder(source, env, result.problems)
+    for index, raw_root in enumerate(documents):
+        built = _build_document(source, builder, raw_root, result)
+        if built is None:
+            return result
+        if index == 0:
+            result.root = built
+        else:
+            result.more.append(built)
+    return result
+
+
+def _build_document(source: SourceFile, builder: _Builder, raw_root: Any, result: LoadedYaml) -> Node | None:
+    """One document's nodes, or None (with a problem) for an alias bomb, a recursive alias or
+    nesting too deep."""
     try:
         # Without both an anchor and an alias nothing is shared: the tree is as big as the text.
         has_aliases = "&" in source.text and "*" in source.text
@@ -117,23 +134,22 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
                     Severity.ERROR,
                 )
             )
-            return result
-        builder = _Builder(source, env, result.problems)
-        result.root = builder.build(raw_root, 0)
+            return None
+        return builder.build(raw_root, 0)
     except RecursiveAlias as exc:
         result.problems.append(
             problem("VL001", builder.span(exc.raw), "an alias refers to the node that contains it (a recursive "
                     "alias); the document would be infinite", "Point the alias at a node outside itself.",
                     Severity.ERROR)
         )
-        result.root = None
     except RecursionError:
         result.problems.append(
             problem("VL001", source.whole_span(), "YAML nesting is too deep to lint", "Flatten the document.",
                     Severity.ERROR)
         )
-        result.root = None
-    return result
+    result.root = None
+    result.more = []
+    return None
 
 
 def _syntax_problem(source: SourceFile, exc: Exception) -> Finding:
@@ -275,10 +291,18 @@ class _Builder:
         value: Any = text
         if tag.startswith(_TAG_PREFIX) and tag != STR_TAG:
             value = _typed(tag[len(_TAG_PREFIX):], text)
+        if not style and tag in _NUMERIC_OR_STR and text[:1] in _NUMBER_START:
+            # compose-go reads YAML with go-yaml v3, whose numbers are not YAML 1.2's:
+            # 0755 is octal (493), 1_000 is 1000, 089 is the float 89.
+            number = go_yaml_number(text)
+            if number is not None:
+                value = number
         node = ScalarNode(value, text, self.span(raw), tag, style)
         if self.env is not None and isinstance(value, str) and "$" in text:
             node.value, issues = self.interpolate(text, self.env)
             for issue in issues:
+                if issue.severity == "required":
+                    continue  # `${VAR:?...}`: set at deploy time, as the file declares
                 severity = Severity.ERROR if issue.severity == "error" else Severity.WARNING
                 self.problems.append(
                     problem(
@@ -313,6 +337,12 @@ class _Builder:
                 continue
             key = self.text_of(raw_key)
             key_span = self.span(raw_key)
+            if not raw_key.style and _go_non_string(key):
+                self.problems.append(
+                    problem("VL001", key_span, f"the key {key} is not a string to Compose (go-yaml reads it as a "
+                            f"{_go_kind(key)}); Compose refuses the file (non-string key)",
+                            f'Quote the key: "{key}".', Severity.ERROR)
+                )
             if key in mapping.items:
                 first = mapping.keys[key]
                 self.problems.append(
@@ -358,9 +388,80 @@ class _Builder:
             source = self.build(raw_source, depth + 1)
             assert isinstance(source, MapNode)
             for key, value in source.items.items():
-                if key not in mapping.items:
+                # compose-go drops `!reset` values before YAML merge keys apply, so a merged
+                # value fills a key the mapping resets (loader/reset.go, then yaml.v3 merge).
+                if key not in mapping.items or mapping.items[key].tag == "!reset":
                     mapping.items[key] = value
                     mapping.keys[key] = source.keys[key]
+
+
+_NUMERIC_OR_STR = {_TAG_PREFIX + "int", _TAG_PREFIX + "float", STR_TAG}
+_NUMBER_START = frozenset("0123456789+-.")
+_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_GO_SPECIAL = {".inf": math.inf, ".Inf": math.inf, ".INF": math.inf, "+.inf": math.inf, "+.Inf": math.inf,
+               "+.INF": math.inf, "-.inf": -math.inf, "-.Inf": -math.inf, "-.INF": -math.inf,
+               ".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan}
+
+
+_GO_BOOLS = {"true", "True", "TRUE", "false", "False", "FALSE"}
+_GO_NULLS = {"", "~", "null", "Null", "NULL"}
+
+
+def _go_non_string(key: str) -> bool:
+    """A plain key go-yaml v3 resolves to a bool, null or number (compose-go wants strings)."""
+    return key in _GO_BOOLS or key in _GO_NULLS or (key[:1] in _NUMBER_START and go_yaml_number(key) is not None)
+
+
+def _go_kind(key: str) -> str:
+    return "boolean" if key in _GO_BOOLS else "null" if key in _GO_NULLS else "number"
+
+
+def _go_parse_int(text: str) -> int | None:
+    """Go's strconv.ParseInt(text, 0, 64): sign, then 0x / 0o / 0b / leading-0 octal / decimal."""
+    sign, body = (-1, text[1:]) if text[:1] == "-" else (1, text[1:] if text[:1] == "+" else text)
+    lowered = body.lower()
+    try:
+        if lowered.startswith("0x"):
+            value = int(body[2:], 16)
+        elif lowered.startswith("0o"):
+            value = int(body[2:], 8)
+        elif lowered.startswith("0b"):
+            value = int(body[2:], 2)
+        elif len(body) > 1 and body.startswith("0"):
+            value = int(body[1:], 8)
+        else:
+            value = int(body, 10)
+    except ValueError:
+        return None
+    if not body.isascii() or not body[-1:].isalnum() or "_" in body:
+        return None
+    value *= sign
+    return value if -(2**63) <= value < 2**64 else None
+
+
+def go_yaml_number(text: str) -> int | float | None:
+    """A plain scalar as go-yaml v3 resolves it (resolve.go), when it is a number."""
+    if text in _GO_SPECIAL:
+        return _GO_SPECIAL[text]
+    plain = text.replace("_", "")
+    if not plain:
+        return None
+    number = _go_parse_int(plain)
+    if number is not None:
+        return number
+    if _GO_FLOAT.match(plain):
+        try:
+            return float(plain)
+        except ValueError:
+            return None
+    for prefix, base in (("0b", 2), ("-0b", 2), ("0o", 8), ("-0o", 8)):
+        if plain.startswith(prefix):
+            try:
+                magnitude = int(plain[len(prefix):], base)
+            except ValueError:
+                return None
+            return -magnitude if prefix.startswith("-") else magnitude
+    return None
 
 
 def _typed(kind: str, text: str) -> Any:

@@ -106,6 +106,11 @@ def context_line(report: Report) -> str | None:
     return text
 
 
+def template_note(path: str) -> str:
+    return (f"No .env: {path} stood in for it; its blank values are taken as set at deploy time "
+            "(unknown), so no finding rests on them.")
+
+
 def _suppressed_note(report: Report) -> str:
     n = len(report.suppressed)
     return f" {n} suppressed." if n else ""

@@ -62,6 +62,7 @@ def report_dict(report: Report, entries: bool = True) -> dict[str, Any]:
             "suppressed": len(report.suppressed),
             "preset": report.settings.preset,
             "context": overall_context(report),
+            "env_templates": list(report.env_templates),
         },
     }
 

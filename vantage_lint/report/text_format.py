@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from vantage_lint.findings import Severity
-from vantage_lint.report import ReportOptions, context_line, statistics_lines, summary_line
+from vantage_lint.report import ReportOptions, context_line, statistics_lines, summary_line, template_note
 from vantage_lint.secrets import line_start, printable, redact, redact_source_line
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
         for line in statistics_lines(report):
             console.print(Text(line_start(line)))
     if not options.quiet:
+        for template in report.env_templates:
+            console.print(Text(line_start(printable(redact(template_note(template))))))
         where = context_line(report)
         if where:
             console.print(Text(line_start(printable(redact(where))), style="dim"))

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import delete_line_edit
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
@@ -92,7 +93,8 @@ def compose_schema_violation(project: Project, ctx: RuleContext) -> Iterator[Fin
 )
 def compose_model_error(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
-    Checks what `docker compose` checks after the schema: `depends_on`, `extends`, networks,
+    Checks what `docker compose` checks after the schema: a service with neither `image` nor
+    `build`; `depends_on`, `extends`, networks,
     volumes, secrets and configs that name nothing (skipped for an overlay file: one found by
     a folder walk under a non-default name such as `docker-compose.prod.yml`, or one where no
     service names an image, a build or an extends base: its references live in the base file); `extends` cycles and missing files;
@@ -144,6 +146,11 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
     defined["networks"].add("default")
     for service in project.services.values():
         ctx.service_name = service.name
+        if (service.get("image") is None and service.get("build") is None and service.get("extends") is None
+                and project.enabled(service)):
+            yield ctx.finding(service.key_span, f'service "{service.name}" has neither an image nor a build context; '
+                              "Compose refuses the project",
+                              hint="Add image: or build: to the service (or to the file it extends).")
         for dep in service.depends_on.values():
             if dep.name not in project.services:
                 yield ctx.finding(dep.span, f'service "{service.name}" depends on undefined service "{dep.name}"',
@@ -195,6 +202,8 @@ def _conflicting_limits(project: Project, ctx: RuleContext) -> Iterator[Finding]
             a, b = service.get(*legacy), service.get(*modern)
             if not isinstance(a, ScalarNode) or not isinstance(b, ScalarNode):
                 continue
+            if has_unknown(a.value) or has_unknown(b.value):
+                continue  # a value the deployment supplies may well be the same
             if convert[kind](a.value) != convert[kind](b.value):
                 yield ctx.finding(
                     b.span,
@@ -217,8 +226,12 @@ def interpolation_error() -> Iterator[Finding]:
     """## What it does
     Interpolates every value as Compose does, with `.env` next to the first Compose file (or
     `--env-file`) and the environment, and reports `${}` and other invalid templates (error),
-    `${VAR:?message}` with VAR unset (error: Compose refuses to start), and variables that are
-    unset and have no default (warning: Compose substitutes an empty string).
+    lines of `.env` or an `env_file` Compose cannot read (error: an unterminated quote, a space
+    in a name), and variables that are unset and have no default (warning: Compose substitutes
+    an empty string). `${VAR:?message}` with VAR unset is not reported: it declares that the
+    deployment sets VAR. Its value, like that of any unset variable or of one left blank in a
+    template (`.env.example` read because there is no `.env`), is unknown to the other rules,
+    which draw no conclusion from it.
 
     ## Why it matters
     An unset variable silently becomes `""`: an image tag, a password or a port disappears and

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from vantage_lint.compose.model import Service
-from vantage_lint.compose.nodes import ScalarNode, SeqNode
+from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import rule
@@ -49,9 +49,24 @@ def duplicate_environment_variable(service: Service, ctx: RuleContext) -> Iterat
           - LOG_LEVEL=info
     ```
     """
-    node = service.get("environment")
-    if not isinstance(node, SeqNode):
-        return
+    for node in _written_environments(service, ctx):
+        yield from _repeats(node, service, ctx)
+
+
+def _written_environments(service: Service, ctx: RuleContext) -> list[SeqNode]:
+    """The service's `environment:` lists as each file writes them: the merged model keeps one
+    entry per name, as Compose does, so the repeats are only seen in the files."""
+    found: list[SeqNode] = []
+    for file in getattr(ctx.project, "files", ()):
+        services = file.written.get("services") if isinstance(file.written, MapNode) else None
+        own = services.get(service.name) if isinstance(services, MapNode) else None
+        node = own.get("environment") if isinstance(own, MapNode) else None
+        if isinstance(node, SeqNode) and all(node is not seen for seen in found):
+            found.append(node)
+    return found
+
+
+def _repeats(node: SeqNode, service: Service, ctx: RuleContext) -> Iterator[Finding]:
     first: dict[str, ScalarNode] = {}
     for item in node.items:
         if not isinstance(item, ScalarNode) or item.value is None:

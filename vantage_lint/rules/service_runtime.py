@@ -7,7 +7,14 @@ from collections.abc import Iterator
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import Node, ScalarNode
 from vantage_lint.context import RuleContext
-from vantage_lint.edits import guard_fix, insert_key_edit, key_is_written, replace_scalar_edit, source_of
+from vantage_lint.edits import (
+    edit_is_shared,
+    guard_fix,
+    insert_key_edit,
+    key_is_written,
+    replace_scalar_edit,
+    source_of,
+)
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.compose.kind import service_kind
@@ -241,6 +248,11 @@ def _restart_fix(service: Service, policy: object, node: object) -> tuple[Fix | 
             if isinstance(node, ScalarNode) and key_is_written(source, service.node, "restart"):
                 target = node
                 edit = replace_scalar_edit(source, node, "unless-stopped")
+            elif (isinstance(node, ScalarNode) and node.span.path != service.node.span.path
+                  and (value_source := source_of(project, node)) is not None and not edit_is_shared(project, node)):
+                # written by an override file's definition of the service: edited there
+                target = node
+                edit = replace_scalar_edit(value_source, node, "unless-stopped")
             else:
                 edit = insert_key_edit(source, service.node, "restart", "unless-stopped")
         title = "Add restart: unless-stopped"
