@@ -17,7 +17,7 @@ from vantage_lint.discovery import Target, UsageError, discover
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import Rule, RuleSet, load_rules
 from vantage_lint.settings import Settings
-from vantage_lint.source import SourceError, SourceFile, display_path, read_source
+from vantage_lint.source import ReadLog, Reader, SourceError, SourceFile, display_path, recording
 
 
 class InternalError(Exception):
@@ -60,33 +60,6 @@ class Inputs:
     overlay: dict[Path, bytes] = field(default_factory=dict)
 
 
-class _Reader:
-    """Reads each file once per run and gives it the display path users expect."""
-
-    def __init__(self, cwd: Path, stdin: tuple[Path, SourceFile] | None = None,
-                 overlay: dict[Path, bytes] | None = None):
-        self.cwd = cwd
-        self.cache: dict[Path, SourceFile] = {}
-        self.overlay = overlay or {}
-        if stdin is not None:
-            self.cache[stdin[0].absolute()] = stdin[1]
-
-    def __call__(self, path: Path) -> SourceFile:
-        key = path.absolute()
-        cached = self.cache.get(key)
-        if cached is None:
-            data = self.overlay.get(path.resolve()) if self.overlay else None
-            if data is not None:
-                from vantage_lint.source import decode
-
-                cached = decode(data, display_path(path, self.cwd))
-                cached.real_path = path
-            else:
-                cached = read_source(path, display_path(path, self.cwd))
-            self.cache[key] = cached
-        return cached
-
-
 def lint(
     paths: Sequence[str | os.PathLike[str]] = (),
     settings: Settings | None = None,
@@ -111,10 +84,14 @@ def lint(
         except SourceError as exc:
             raise UsageError(f"{name}: {exc.message}") from None
         stdin = (Path(name), stdin_source)
-    reader = _Reader(cwd, stdin, inputs.overlay)
+    reader = Reader(cwd, stdin, inputs.overlay)
     targets = _targets(all_paths, inputs, settings, stdin)
     selected = settings.enabled(rules) + list(settings.policies)
     work = _Work(selected, settings, inputs, cwd, stdin)
+    if stdin is None and not inputs.overlay:  # text not on disk cannot be compared again
+        from vantage_lint.project_cache import run_key
+
+        work.cache_key = run_key(settings, rules, inputs.environ, cwd)
     jobs = _auto_jobs(jobs, len(targets))
     findings: list[Finding] = []
     files: dict[str, None] = {}
@@ -176,6 +153,8 @@ class _Work:
     inputs: Inputs
     cwd: Path
     stdin: tuple[Path, SourceFile] | None
+    # The per-project result cache's key for this run (None: not cached).
+    cache_key: str | None = None
 
 
 # Set in the parent before forking workers: settings may hold closures (custom policies)
@@ -196,7 +175,7 @@ def _auto_jobs(jobs: int | None, n_targets: int) -> int:
 TargetResult = tuple[list[Finding], list[str], dict[str, SourceFile]]
 
 
-def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
+def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: Reader) -> list[TargetResult]:
     with _quiet_gc():
         return _run_targets_now(work, targets, jobs, reader)
 
@@ -217,13 +196,12 @@ def _quiet_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
+def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: Reader) -> list[TargetResult]:
     if jobs <= 1 or len(targets) < 2:
         runner = _Runner(work.rules, work.settings, reader, work.inputs)
         results = []
         for target in targets:
-            found, read = runner.run(target)
-            _fingerprint_all(found, reader)
+            found, read = _lint_target(runner, target, reader, work.cache_key)
             results.append((found, read, {}))
         kept = {source.path: source for source in reader.cache.values()}
         if results:
@@ -242,20 +220,40 @@ def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: _Rea
 def _worker(target: Target) -> TargetResult:
     work = _current_work
     assert work is not None
-    reader = _Reader(work.cwd, work.stdin, work.inputs.overlay)
+    reader = Reader(work.cwd, work.stdin, work.inputs.overlay)
     runner = _Runner(work.rules, work.settings, reader, work.inputs)
-    found, read = runner.run(target)
-    _fingerprint_all(found, reader)
+    found, read = _lint_target(runner, target, reader, work.cache_key)
     # Only the files a finding points into travel back (excerpts and fixes need them).
     wanted = {f.span.path for f in found}
     kept = {s.path: s for s in reader.cache.values() if s.path in wanted}
     return found, read, kept
 
 
-def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str | None) -> tuple[list[Finding], list[str]]:
+    """One target's findings, fingerprinted and masked: from the result cache when nothing the
+    target read has changed, else computed while the source layer notes what it reads."""
+    if cache_key is not None:
+        from vantage_lint import project_cache
+
+        hit = project_cache.lookup(cache_key, target, reader)
+        if hit is not None:
+            return hit
+    log = ReadLog()
+    with recording(log):
+        found, read = runner.run(target)
+        _fingerprint_all(found, reader, log)
+    if cache_key is not None:
+        project_cache.store(cache_key, target, log, found, read)
+    return found, read
+
+
+def _fingerprint_all(findings: list[Finding], reader: Reader, log: ReadLog) -> None:
     from vantage_lint.secrets import conceal_span, redact, run_secrets
 
-    by_path = {source.path: source for source in reader.cache.values()}
+    # Only the target's own files: its findings then depend on nothing it did not read (the
+    # result cache relies on that), the same in a shared reader as in a worker's own.
+    own = log.files()
+    by_path = {source.path: source for key, source in reader.cache.items() if os.path.abspath(key) in own}
     # Secrets read anywhere in the run are masked in every message here, in the worker that
     # found them, so no format, baseline or fingerprint ever sees them.
     known = run_secrets(by_path.values()) if findings else ()
@@ -289,7 +287,7 @@ def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple
 
 
 class _Runner:
-    def __init__(self, rules: list[Rule], settings: Settings, reader: _Reader, inputs: Inputs):
+    def __init__(self, rules: list[Rule], settings: Settings, reader: Reader, inputs: Inputs):
         self.settings = settings
         self.reader = reader
         self.inputs = inputs

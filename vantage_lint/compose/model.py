@@ -272,11 +272,12 @@ class Service:
     @cached_property
     def env_file_entries(self) -> list[EnvVar]:
         from vantage_lint.compose.dotenv import parse_dotenv
+        from vantage_lint.source import is_file
 
         entries: list[EnvVar] = []
         reader = self.project.reader
         for path, _node, _required in self.env_file_paths:
-            if reader is None or not path.is_file():
+            if reader is None or not is_file(path):
                 continue
             try:
                 source = reader(path)

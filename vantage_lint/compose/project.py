@@ -15,7 +15,7 @@ from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
-from vantage_lint.source import SourceError, SourceFile
+from vantage_lint.source import SourceError, SourceFile, is_file
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 # compose-go takes the first of these beside a default-named file, whatever its extension.
@@ -67,18 +67,18 @@ def override_file_for(base: Path) -> Path | None:
     existing default override name (any extension, as compose-go), else ``STEM.override.EXT``."""
     if base.name in DEFAULT_FILES:
         for name in DEFAULT_OVERRIDE_FILES:
-            if (base.parent / name).is_file():
+            if is_file(base.parent / name):
                 return base.parent / name
         return None
     candidate = base.with_name(f"{base.stem}.override{base.suffix}")
-    return candidate if candidate.is_file() else None
+    return candidate if is_file(candidate) else None
 
 
 def default_files(directory: Path) -> list[Path]:
     """The files ``docker compose`` picks in ``directory``: the first default name plus its override."""
     for name in DEFAULT_FILES:
         path = directory / name
-        if path.is_file():
+        if is_file(path):
             override = override_file_for(path)
             return [path] + ([override] if override else [])
     return []
@@ -217,7 +217,7 @@ def _interpolation_env(
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
     from_files: dict[str, str] = {}
     for path in candidates:
-        if env_files is None and not path.is_file():
+        if env_files is None and not is_file(path):
             continue
         from vantage_lint.compose.dotenv import parse_dotenv
 
@@ -243,11 +243,11 @@ ENV_TEMPLATES = (".env.example", ".env.sample", ".env.dist", ".env.template", "e
 
 def _default_env_file(directory: Path) -> Path:
     env = directory / ".env"
-    if env.is_file():
+    if is_file(env):
         return env
     for name in ENV_TEMPLATES:
         candidate = directory / name
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return env
 
@@ -271,7 +271,7 @@ def _apply_includes(
                             "Remove the circular include.", Severity.ERROR)
                 )
                 continue
-            if not target_path.is_file():
+            if not is_file(target_path):
                 loader.problems.append(
                     problem("VL003", at, f"included file {target} does not exist",
                             "Fix the include path or create the file.", Severity.ERROR)
@@ -353,7 +353,7 @@ def _extended(
         return own  # a git/OCI remote resource: not available offline
     if base_file is not None:
         base_path = (path.parent / base_file).resolve()
-        if not base_path.is_file():
+        if not is_file(base_path):
             loader.problems.append(
                 problem("VL003", at, f'extends file "{base_file}" does not exist',
                         "Fix the file path of extends.", Severity.ERROR)

@@ -41,7 +41,7 @@ from vantage_lint.redis.directives import (
 )
 from vantage_lint.redis.tokenizer import UNBALANCED, TokenizeError, split_args
 from vantage_lint.redis.units import ascii_lower, parse_memory, string2d, strtoll
-from vantage_lint.source import SourceError, SourceFile
+from vantage_lint.source import SourceError, SourceFile, glob_paths
 
 __all__ = [
     "Directive",
@@ -625,9 +625,7 @@ class _Loader:
             self.state.reading_file = False
             return None
         if any(c in target for c in _GLOB_CHARS):
-            import glob  # only for wildcard includes
-
-            paths = [Path(p) for p in sorted(glob.glob(str(path)))]
+            paths = glob_paths(str(path))
         else:
             paths = [path]
         error = None

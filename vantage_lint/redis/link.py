@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
 from vantage_lint.findings import Span
 from vantage_lint.redis.config import RedisConfig, config_from_args, parse_redis_config
+from vantage_lint.source import exists, is_file
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import ImageRef, Mount, Service
@@ -345,9 +346,9 @@ def _resolve_file(service: Service, link: RedisLink, path: str) -> None:
         link.problem = "volume"
         return
     link.host_path = host
-    if not host.exists():
+    if not exists(host):
         link.problem = "missing"
-    elif not host.is_file():
+    elif not is_file(host):
         link.problem = "not-a-file"
 
 
@@ -360,8 +361,8 @@ def _resolve_bitnami_file(service: Service, link: RedisLink) -> None:
         link.mount, link.mount_node, host = found
         if host is None:
             link.problem = "volume"
-        elif not host.is_file():
-            link.problem = "missing" if not host.exists() else "not-a-file"
+        elif not is_file(host):
+            link.problem = "missing" if not exists(host) else "not-a-file"
         else:
             link.host_path = host
         return
