@@ -46,6 +46,6 @@ def _no_ci_env(monkeypatch):
 def _own_project_cache(request, monkeypatch):
     # Tests monkeypatch rules and loaders, code the result cache's tool digest cannot see: each
     # test gets its own project entries (CLI subprocesses see the files as they are and share).
-    from vantage_lint import project_cache
+    from vantage_lint import cache
 
-    monkeypatch.setattr(project_cache, "_tool_digest", f"test:{request.node.nodeid}")
+    monkeypatch.setattr(cache, "_tool_digest", f"test:{request.node.nodeid}")

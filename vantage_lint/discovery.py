@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vantage_lint.compose.project import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, override_file_for
+from vantage_lint.compose.names import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, override_file_for
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 SKIPPED_DIRS = {

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vantage_lint.compose.project import DEFAULT_FILES
+from vantage_lint.compose.names import DEFAULT_FILES
 from vantage_lint.context import RuleContext
 from vantage_lint.discovery import Target, UsageError, discover
 from vantage_lint.findings import Finding, Severity

@@ -32,26 +32,6 @@ from vantage_lint.source import ReadLog, Reader, content_digest
 NAMESPACE = "project"
 FORMAT = 1  # bump when the entry layout changes
 
-_tool_digest: str | None = None
-
-
-def tool_digest() -> str:
-    """The installed package's files by name, size and modification time: a release, an upgrade
-    or an edited checkout (whose version number stays the same) is another tool."""
-    global _tool_digest
-    if _tool_digest is None:
-        root = Path(__file__).resolve().parent
-        rows = []
-        for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if name.endswith((".py", ".json", ".yaml")):
-                    info = os.stat(os.path.join(folder, name))
-                    rows.append(f"{os.path.relpath(os.path.join(folder, name), root)}:{info.st_size}:{info.st_mtime_ns}")
-        _tool_digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
-    return _tool_digest
-
-
 def _module_digest(module_name: str) -> str:
     """Content digest of the file a plugin's rule lives in ('' when it has none)."""
     module = sys.modules.get(module_name)
@@ -108,7 +88,7 @@ def run_key(settings: Any, rules: Iterable[Any], environ: Mapping[str, str] | No
         return None
     env = os.environ if environ is None else environ
     digest = hashlib.sha256()
-    for part in (str(FORMAT), tool_digest(), _rules_part(rules), settings_part,
+    for part in (str(FORMAT), cache.tool_digest(), _rules_part(rules), settings_part,
                  repr(sorted(env.items())), str(cwd.absolute())):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")

@@ -254,11 +254,40 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words and numbers in every
 
 @lru_cache(maxsize=256)
 def secret_values(path: str, text: str) -> tuple[str, ...]:
-    """The secret values written in a file, longest first."""
+    """The secret values written in a file, longest first.
+
+    Finding them parses the file (a YAML parse for a Compose file), which a run answered from
+    the result cache otherwise never does; so where each value is written in the text is cached
+    by the text's digest. The cache holds offsets only, never a secret: the values are read back
+    from the text itself. A value not written verbatim (an escaped YAML scalar) is not cached."""
+    from vantage_lint import cache
+
+    kind = _file_kind(path)
+    # the tool digest too: a changed detector must look again, never reuse an older answer
+    payload = f"{cache.tool_digest()}\0{kind}\0{text}".encode("utf-8", "surrogatepass")
+    digest = cache.key("secret-offsets", payload)
+    stored = cache.get(digest)
+    if isinstance(stored, list):
+        try:
+            return tuple(text[start:end] for start, end in stored)
+        except (TypeError, ValueError):
+            pass
+    values = _secret_values(kind, path, text)
+    offsets = [[text.find(v), text.find(v) + len(v)] for v in values]
+    if all(start >= 0 for start, _ in offsets):
+        cache.put(digest, offsets)
+    return values
+
+
+def _file_kind(path: str) -> str:
     name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".conf"):
+    return "conf" if name.endswith(".conf") else "yaml" if name.endswith((".yml", ".yaml")) else "env"
+
+
+def _secret_values(kind: str, path: str, text: str) -> tuple[str, ...]:
+    if kind == "conf":
         found = _redis_conf_secrets(text)
-    elif name.endswith((".yml", ".yaml")):
+    elif kind == "yaml":
         found = _yaml_secrets(path, text)
     else:
         found = _env_secrets(text)

@@ -12,7 +12,7 @@ import difflib
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -84,7 +84,7 @@ def _tornado_key(spelling: str) -> str:
 
 @cache
 def table() -> Table:
-    text = resources.files("vantage_lint").joinpath("data/celery-options.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent.parent / "data" / "celery-options.json").read_text(encoding="utf-8")
     raw = json.loads(text)
     global_options = tuple(_spec(o) for o in raw["global"]["options"])
     commands = {}

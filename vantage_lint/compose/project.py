@@ -11,17 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from vantage_lint.compose.merge import RESET_TAG, merge
+# The file names live in a module of their own: discovery needs them without the loader.
+from vantage_lint.compose.names import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, default_files, override_file_for  # noqa: F401
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.source import SourceError, SourceFile, is_file
 
-DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-# compose-go takes the first of these beside a default-named file, whatever its extension.
-DEFAULT_OVERRIDE_FILES = (
-    "compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml",
-)
 MAX_INCLUDE_DEPTH = 20
 
 Reader = Callable[[Path], SourceFile]
@@ -60,28 +57,6 @@ class Project:
     @property
     def main_path(self) -> str:
         return self.files[0].source.path if self.files else ""
-
-
-def override_file_for(base: Path) -> Path | None:
-    """The override file Compose layers over ``base``: for a default-named base the first
-    existing default override name (any extension, as compose-go), else ``STEM.override.EXT``."""
-    if base.name in DEFAULT_FILES:
-        for name in DEFAULT_OVERRIDE_FILES:
-            if is_file(base.parent / name):
-                return base.parent / name
-        return None
-    candidate = base.with_name(f"{base.stem}.override{base.suffix}")
-    return candidate if is_file(candidate) else None
-
-
-def default_files(directory: Path) -> list[Path]:
-    """The files ``docker compose`` picks in ``directory``: the first default name plus its override."""
-    for name in DEFAULT_FILES:
-        path = directory / name
-        if is_file(path):
-            override = override_file_for(path)
-            return [path] + ([override] if override else [])
-    return []
 
 
 def normalized_project_name(name: str) -> str:
