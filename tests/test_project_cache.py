@@ -233,3 +233,20 @@ def test_a_damaged_project_entry_is_a_miss(cache_dir, project, computed):
             entry.write_text('{"log": [], "read": [], "findings": [[1]]}')
     assert _json(lint(["."])) == expected
     assert len(computed) == 3  # the fresh run, the first, and the one the damaged entry could not answer
+
+
+def test_shell_bookkeeping_variables_count_only_where_a_file_names_them(cache_dir, project, computed, monkeypatch):
+    monkeypatch.setenv("_", "/usr/bin/vantage-lint")
+    lint(["."])
+    monkeypatch.setenv("_", "/usr/bin/python3")  # `python -m vantage_lint` instead
+    lint(["."])
+    assert len(computed) == 1, "the command's own path is not an input of this project"
+    (project / "docker-compose.yml").write_text(COMPOSE.replace("app:1.0", "app:${OLDPWD}"))
+    monkeypatch.setenv("OLDPWD", "/srv/a")
+    first = lint(["."])
+    lint(["."])
+    assert len(computed) == 2
+    monkeypatch.setenv("OLDPWD", "/srv/b")
+    second = lint(["."])
+    assert len(computed) == 3, "a variable the project names is an input"
+    assert _json(first) != _json(second)

@@ -235,7 +235,7 @@ def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str
     if cache_key is not None:
         from vantage_lint import project_cache
 
-        hit = project_cache.lookup(cache_key, target, reader)
+        hit = project_cache.lookup(cache_key, target, reader, runner.inputs.environ)
         if hit is not None:
             return hit
     log = ReadLog()
@@ -243,7 +243,7 @@ def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str
         found, read = runner.run(target)
         _fingerprint_all(found, reader, log)
     if cache_key is not None:
-        project_cache.store(cache_key, target, log, found, read)
+        project_cache.store(cache_key, target, log, found, read, reader, runner.inputs.environ)
     return found, read
 
 

@@ -2,8 +2,9 @@
 
 An entry belongs to one lint target (a Compose project or a redis.conf) under one *run key*:
 the tool (its version and the files of the installed package), the rules (plugins by the
-content of their modules), the settings, the environment (interpolation reads it) and the
-working directory (paths are reported relative to it). The entry holds the target's findings
+content of their modules), the settings, the environment (interpolation reads it; all of it
+but the shell's per-command bookkeeping, see ``SHELL_BOOKKEEPING``) and the working directory
+(paths are reported relative to it). The entry holds the target's findings
 and the :class:`~vantage_lint.source.ReadLog` of everything the target read, probed or globbed
 through the source layer; it is used only when looking again gives the same answer for every
 one of them, so an edit to any file the project read, or a file appearing where one was looked
@@ -30,6 +31,11 @@ from vantage_lint.findings import Applicability, Edit, Finding, Fix, Severity, S
 from vantage_lint.source import ReadLog, Reader, content_digest
 
 NAMESPACE = "project"
+# Variables the shell sets anew for every command it starts (``_`` is the command's own path):
+# in the key they would make ``vantage-lint`` and ``python -m vantage_lint`` miss each other's
+# entries. They are inputs only of a project whose files name them, whose entry then records
+# their values (see :func:`store`).
+SHELL_BOOKKEEPING = ("_", "SHLVL", "OLDPWD")
 FORMAT = 1  # bump when the entry layout changes
 
 def _module_digest(module_name: str) -> str:
@@ -87,9 +93,10 @@ def run_key(settings: Any, rules: Iterable[Any], environ: Mapping[str, str] | No
     if settings_part is None:
         return None
     env = os.environ if environ is None else environ
+    steady = sorted((name, value) for name, value in env.items() if name not in SHELL_BOOKKEEPING)
     digest = hashlib.sha256()
     for part in (str(FORMAT), cache.tool_digest(), _rules_part(rules), settings_part,
-                 repr(sorted(env.items())), str(cwd.absolute())):
+                 repr(steady), str(cwd.absolute())):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -102,26 +109,38 @@ def _target_key(key: str, target: Any) -> str:
     return cache.key(NAMESPACE, identity.encode("utf-8", "surrogatepass"))
 
 
-def lookup(key: str, target: Any, reader: Reader) -> tuple[list[Finding], list[str]] | None:
+def lookup(key: str, target: Any, reader: Reader, environ: Mapping[str, str] | None = None
+           ) -> tuple[list[Finding], list[str]] | None:
     """The stored findings and files read of ``target``, if nothing it read has changed."""
     entry = cache.get(_target_key(key, target))
     if not isinstance(entry, dict):
         return None
     try:
         log = ReadLog.from_list(entry["log"])
-        if not log.unchanged(reader):
+        if not log.unchanged(reader, os.environ if environ is None else environ):
             return None
         return [decode_finding(row) for row in entry["findings"]], [str(name) for name in entry["read"]]
     except (KeyError, TypeError, ValueError):
         return None  # an entry of another layout or a damaged one: a miss
 
 
-def store(key: str, target: Any, log: ReadLog, findings: list[Finding], read: list[str]) -> None:
+def store(key: str, target: Any, log: ReadLog, findings: list[Finding], read: list[str], reader: Reader,
+          environ: Mapping[str, str] | None = None) -> None:
+    env = os.environ if environ is None else environ
+    texts = [source.text for path, source in reader.cache.items() if os.path.abspath(path) in log.files()]
+    if any(_names(text, name) for text in texts for name in SHELL_BOOKKEEPING):
+        for name in SHELL_BOOKKEEPING:
+            log.note_env(name, env.get(name))
     cache.put(_target_key(key, target), {
         "log": log.as_list(),
         "read": read,
         "findings": [encode_finding(f) for f in findings],
     })
+
+
+def _names(text: str, name: str) -> bool:
+    """Could ``text`` refer to the variable ``name`` (``$_``, ``${_}``, ``$OLDPWD``...)?"""
+    return f"${name}" in text or f"${{{name}" in text
 
 
 # --- findings as JSON ------------------------------------------------------------------------

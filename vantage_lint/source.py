@@ -18,7 +18,7 @@ import codecs
 import hashlib
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,6 +241,10 @@ class ReadLog:
     def note(self, kind: str, path: str, outcome: str) -> None:
         self.entries.setdefault((kind, path), outcome)  # the first answer is what the project used
 
+    def note_env(self, name: str, value: str | None) -> None:
+        """An environment variable the result depends on, beyond those in the caller's key."""
+        self.entries[("env", name)] = "unset" if value is None else f"={value}"
+
     def files(self) -> set[str]:
         """Absolute paths of the files read (or tried)."""
         return {path for kind, path in self.entries if kind == "file"}
@@ -252,16 +256,20 @@ class ReadLog:
     def from_list(cls, rows: list[Any]) -> ReadLog:
         return cls({(str(kind), str(path)): str(outcome) for kind, path, outcome in rows})
 
-    def unchanged(self, reader: Reader) -> bool:
+    def unchanged(self, reader: Reader, environ: Mapping[str, str] | None = None) -> bool:
         """True when every file, probe and wildcard gives the answer it gave when noted. Files
         are read through ``reader``, so a hit leaves their text ready for the reporters."""
+        env = os.environ if environ is None else environ
         for (kind, path), outcome in self.entries.items():
-            if _look_again(kind, path, reader) != outcome:
+            if _look_again(kind, path, reader, env) != outcome:
                 return False
         return True
 
 
-def _look_again(kind: str, path: str, reader: Reader) -> str:
+def _look_again(kind: str, path: str, reader: Reader, environ: Mapping[str, str]) -> str:
+    if kind == "env":
+        value = environ.get(path)
+        return "unset" if value is None else f"={value}"
     if kind == "probe":
         return _probe(path)
     if kind == "glob":
