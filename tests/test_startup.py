@@ -137,3 +137,26 @@ def test_a_valid_configuration_is_not_validated_again(tmp_path):
     config.write_text("ignore: [VL404]\nrules:\n  VL215:\n    max-fraction: 7\n")
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=project)
     assert done.returncode == 2 and "max-fraction" in done.stderr and ".vantage-lint.yaml:4" in done.stderr
+
+
+def test_entry_point_scan_equals_importlib_metadata(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    from vantage_lint.registry import scan_entry_points
+
+    for group in ("console_scripts", "vantage_lint.rules", "pytest11", "distutils.commands"):
+        assert scan_entry_points(group) == sorted({(e.name, e.value) for e in entry_points(group=group)}), group
+    # a plugin installed as a folder, shadowed by an earlier copy of the same distribution
+    for where, value in (("first", "first_pkg:rules"), ("second", "second_pkg:rules")):
+        info = tmp_path / where / "acme_rules-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "entry_points.txt").write_text(f"[console_scripts]\nx = y:z\n\n[vantage_lint.rules]\nacme = {value}\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "second"))
+    monkeypatch.syspath_prepend(str(tmp_path / "first"))
+    assert ("acme", "first_pkg:rules") in scan_entry_points("vantage_lint.rules")
+    assert scan_entry_points("vantage_lint.rules") == sorted(
+        {(e.name, e.value) for e in entry_points(group="vantage_lint.rules")})
+    archive = tmp_path / "plugins.zip"
+    archive.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    monkeypatch.syspath_prepend(str(archive))
+    assert scan_entry_points("vantage_lint.rules") is None  # importlib.metadata must look inside
