@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from vantage_lint.compose.names import DEFAULT_FILES
 from vantage_lint.context import RuleContext
 from vantage_lint.discovery import Target, UsageError, discover
 from vantage_lint.findings import Finding, Severity
+from vantage_lint.lazyre import lazy
 from vantage_lint.registry import Rule, RuleSet, load_rules
 from vantage_lint.settings import Settings
 from vantage_lint.source import ReadLog, Reader, SourceError, SourceFile, display_path, recording
@@ -424,7 +424,7 @@ def _finish(findings: list[Finding], rules: RuleSet, settings: Settings) -> list
     return result
 
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = lazy(r"\d+")
 
 
 def fingerprint(finding: Finding, source: SourceFile | None) -> str:

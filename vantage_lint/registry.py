@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vantage_lint.findings import Applicability, Severity
+from vantage_lint.lazyre import lazy
 
 ENTRY_POINT_GROUP = "vantage_lint.rules"
-BUILTIN_CODE = re.compile(r"^VL\d{3}$")
-PLUGIN_CODE = re.compile(r"^X[A-Z]{1,4}\d{3}$")
-RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+BUILTIN_CODE = lazy(r"^VL\d{3}$")
+PLUGIN_CODE = lazy(r"^X[A-Z]{1,4}\d{3}$")
+RULE_NAME = lazy(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 # Where a rule runs: once per project, once per service, once per redis.conf, or not at all
 # because the input loaders emit its findings (VL001-VL005, VL007, VL008).

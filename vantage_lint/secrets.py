@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
+from vantage_lint.lazyre import lazy
+
+SECRET_NAME = lazy(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
                          re.IGNORECASE)
 # The shell's working-directory variables match PWD but hold paths.
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
@@ -77,7 +79,7 @@ def _url_spans(text: str) -> Iterator[tuple[int, int]]:
         pos = text.find("://", max(end, begin))
 
 
-_QUERY = re.compile(r"[?&;](?:password|pass)=", re.IGNORECASE)
+_QUERY = lazy(r"[?&;](?:password|pass)=", re.IGNORECASE)
 _QUERY_END = frozenset("&#;\"'` \t\r\n")
 
 
@@ -93,18 +95,18 @@ def _query_spans(text: str) -> Iterator[tuple[int, int]]:
 
 # redis.conf directives and redis-server/redis-cli flags whose argument is a password; a typo
 # such as ``requirepasss`` still announces one.
-_DIRECTIVE = re.compile(
+_DIRECTIVE = lazy(
     r"(?:(?<=[\s\"'\[,=(])|^)(?:(?:--)?(?:requirepass\w*|masterauth\w*|tls-(?:client-)?key-file-pass|"
     r"sentinel[ \t]+auth-pass[ \t]+[^\s\"']+)|(?-i:-a)|--pass(?:word)?|--auth)"
     # the value follows a blank or "=", or is the next item of a list ("-a", "pw")
     r"(?:=|[ \t]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
     re.IGNORECASE,
 )
-_AUTH = re.compile(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
-_NEXT_WORD = re.compile(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
-_ACL_LINE = re.compile(r"\b(?:set)?user\b", re.IGNORECASE)
-_ACL = re.compile(r"(?:(?<=[\s\"'\[,])|^)>")
-_ASSIGNMENT = re.compile(
+_AUTH = lazy(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
+_NEXT_WORD = lazy(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
+_ACL_LINE = lazy(r"\b(?:set)?user\b", re.IGNORECASE)
+_ACL = lazy(r"(?:(?<=[\s\"'\[,])|^)>")
+_ASSIGNMENT = lazy(
     r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[\"']?[ \t]*(?:=|:[ \t])[ \t]*(?P<q>[\"']?)"
 )
 
@@ -413,11 +415,9 @@ def line_start(text: str) -> str:
 def conceal_span(span: Any, source: Any) -> Any:
     """A span over a secret shrunk to its first character: an underline or ``end_column`` as
     long as the secret would tell its length."""
-    import dataclasses
-
     if source is None or span.end <= span.start:
         return span
     text = source.text[span.start : span.end]
     if redact_source_line(text, source.path, source.text) == text:
         return span
-    return dataclasses.replace(span, end_line=span.line, end_column=span.column, end=span.start)
+    return span._replace(end_line=span.line, end_column=span.column, end=span.start)

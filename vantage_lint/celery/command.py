@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vantage_lint.celery.options import (
     OptionSpec,
@@ -27,8 +28,7 @@ from vantage_lint.celery.options import (
 from vantage_lint.shell import SHELLS, Word, basename, script_commands, simple_commands, split_words
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(NamedTuple):
     option: str                 # canonical long name without dashes: "concurrency", "time-limit", "app"
     value: str | bool | None    # str for value options; True for flags (False for --no-x forms)
     source: str                 # "flag" or "env"
@@ -38,8 +38,7 @@ class Setting:
     end: int
 
 
-@dataclass(frozen=True, slots=True)
-class OptionProblem:
+class OptionProblem(NamedTuple):
     written: str
     part: int
     start: int

@@ -32,13 +32,12 @@ import re
 import unicodedata
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.interpolation import interpolate, references
 
 
-@dataclass(frozen=True, slots=True)
-class EnvEntry:
+class EnvEntry(NamedTuple):
     name: str
     value: str  # after quote processing and interpolation
     line: int  # 1-based line of the entry
@@ -48,8 +47,7 @@ class EnvEntry:
     literal: bool  # the raw value references no variable (False when inherited from ``lookup``)
 
 
-@dataclass(frozen=True, slots=True)
-class DotenvIssue:
+class DotenvIssue(NamedTuple):
     message: str
     line: int
     column: int

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, TYPE_CHECKING
 
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
 from vantage_lint.findings import Span
@@ -40,8 +40,7 @@ _TAG_VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:[.\-_].*)?$")
 _BITNAMI_CONF_TARGETS = ("/opt/bitnami/redis/mounted-etc/redis.conf", "/opt/bitnami/redis/etc/redis.conf")
 
 
-@dataclass(frozen=True, slots=True)
-class ImageProfile:
+class ImageProfile(NamedTuple):
     """What the image does by itself: where it runs and which compiled defaults it changes."""
 
     kind: str                     # "official" (redis, valkey and look-alikes), "bitnami", "stack"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode
@@ -234,8 +234,7 @@ def _host_shown(link: object) -> str:
 
 
 # --- VL204 -------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     severity: Severity
     message: str
     hint: str
