@@ -252,8 +252,8 @@ def _fingerprint_all(findings: list[Finding], reader: Reader, log: ReadLog) -> N
 
     # Only the target's own files: its findings then depend on nothing it did not read (the
     # result cache relies on that), the same in a shared reader as in a worker's own.
-    own = log.files()
-    by_path = {source.path: source for key, source in reader.cache.items() if os.path.abspath(key) in own}
+    own = [reader.source_at(name) for name in log.files()]
+    by_path = {source.path: source for source in own if source is not None}
     # Secrets read anywhere in the run are masked in every message here, in the worker that
     # found them, so no format, baseline or fingerprint ever sees them.
     known = run_secrets(by_path.values()) if findings else ()

@@ -127,7 +127,7 @@ def lookup(key: str, target: Any, reader: Reader, environ: Mapping[str, str] | N
 def store(key: str, target: Any, log: ReadLog, findings: list[Finding], read: list[str], reader: Reader,
           environ: Mapping[str, str] | None = None) -> None:
     env = os.environ if environ is None else environ
-    texts = [source.text for path, source in reader.cache.items() if os.path.abspath(path) in log.files()]
+    texts = [source.text for source in map(reader.source_at, log.files()) if source is not None]
     if any(_names(text, name) for text in texts for name in SHELL_BOOKKEEPING):
         for name in SHELL_BOOKKEEPING:
             log.note_env(name, env.get(name))

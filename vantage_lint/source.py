@@ -245,9 +245,9 @@ class ReadLog:
         """An environment variable the result depends on, beyond those in the caller's key."""
         self.entries[("env", name)] = "unset" if value is None else f"={value}"
 
-    def files(self) -> set[str]:
-        """Absolute paths of the files read (or tried)."""
-        return {path for kind, path in self.entries if kind == "file"}
+    def files(self) -> list[str]:
+        """Absolute paths of the files read (or tried), in the order first read."""
+        return [path for kind, path in self.entries if kind == "file"]
 
     def as_list(self) -> list[list[str]]:
         return [[kind, path, outcome] for (kind, path), outcome in self.entries.items()]
@@ -347,9 +347,16 @@ class Reader:
                  overlay: dict[Path, bytes] | None = None):
         self.cwd = cwd
         self.cache: dict[Path, SourceFile] = {}
+        # the same files by normalised absolute path, as a ReadLog names them
+        self._by_name: dict[str, SourceFile] = {}
         self.overlay = overlay or {}
         if stdin is not None:
             self.cache[stdin[0].absolute()] = stdin[1]
+            self._by_name[os.path.abspath(stdin[0])] = stdin[1]
+
+    def source_at(self, name: str) -> SourceFile | None:
+        """The file read under the absolute path ``name`` (as a ReadLog notes it), if any."""
+        return self._by_name.get(name)
 
     def __call__(self, path: Path) -> SourceFile:
         key = path.absolute()
@@ -362,5 +369,6 @@ class Reader:
             else:
                 cached = read_source(path, display_path(path, self.cwd))
             self.cache[key] = cached
+            self._by_name[os.path.abspath(key)] = cached
         _note("file", key, cached.digest)
         return cached
