@@ -209,12 +209,27 @@ def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: Read
         return results
     import multiprocessing
 
+    if work.cache_key is None:
+        _preload(work.rules)
     global _current_work
     _current_work = work
     chunk = max(1, min(64, len(targets) // (jobs * 8) or 1))
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
         return list(pool.imap(_worker, targets, chunksize=chunk))
+
+
+def _preload(rules: list[Rule]) -> None:
+    """Import what every target needs once, before forking workers that will all lint (no cache
+    to answer them), so that they share it instead of each importing it again. With the cache
+    on, most targets may be answered without any of it: the workers import it when they miss."""
+    from vantage_lint.compose import project  # noqa: F401  (the loader and the YAML parser)
+    from vantage_lint.redis import link  # noqa: F401
+
+    for rule in rules:
+        resolve = getattr(rule.check, "resolve", None)  # a rule from the index: import its module
+        if resolve is not None:
+            resolve()
 
 
 def _worker(target: Target) -> TargetResult:
