@@ -250,3 +250,27 @@ def test_shell_bookkeeping_variables_count_only_where_a_file_names_them(cache_di
     second = lint(["."])
     assert len(computed) == 3, "a variable the project names is an input"
     assert _json(first) != _json(second)
+
+
+def test_parallel_run_answers_hits_itself_and_forks_for_the_misses(cache_dir, tmp_path, monkeypatch):
+    """Above the parallel threshold the hits are answered in the parent; the report is the same
+    as a serial run's and as an uncached one's, whichever targets missed."""
+    from vantage_lint import engine
+
+    root = tmp_path / "many"
+    for index in range(engine.PARALLEL_THRESHOLD + 6):
+        folder = root / f"p{index:03d}"
+        folder.mkdir(parents=True)
+        (folder / "docker-compose.yml").write_text(f"services:\n  web{index}:\n    image: nginx:1.27\n")
+    monkeypatch.chdir(tmp_path)
+    expected = _fresh(["many"])
+    assert _json(lint(["many"], jobs=2)) == expected[0]  # all miss: workers
+    (root / "p003" / "docker-compose.yml").write_text("services:\n  web:\n    image: nginx:latest\n")
+    expected = _fresh(["many"])
+    forked = []
+    original = engine._run_in_workers
+    monkeypatch.setattr(engine, "_run_in_workers", lambda *a: forked.append(1) or original(*a))
+    report = lint(["many"], jobs=2)
+    assert (_json(report), _text(report)) == expected
+    assert forked == [], "one miss is linted in the parent, no worker pool"
+    assert _json(lint(["many"], jobs=1)) == expected[0]

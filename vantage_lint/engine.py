@@ -198,21 +198,47 @@ def _quiet_gc() -> Iterator[None]:
 
 def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: Reader) -> list[TargetResult]:
     if jobs <= 1 or len(targets) < 2:
-        runner = _Runner(work.rules, work.settings, reader, work.inputs)
-        results = []
-        for target in targets:
-            found, read = _lint_target(runner, target, reader, work.cache_key)
-            results.append((found, read, {}))
-        kept = {source.path: source for source in reader.cache.values()}
-        if results:
-            results[-1] = (results[-1][0], results[-1][1], kept)
-        return results
+        return _run_serially(work, targets, reader)
+    results: list[TargetResult | None] = [None] * len(targets)
+    if work.cache_key is not None:
+        # A hit costs less than handing the target to a worker: answer those here, fork for
+        # the rest (a re-run where little changed then forks nothing).
+        from vantage_lint import project_cache
+
+        for index, target in enumerate(targets):
+            hit = project_cache.lookup(work.cache_key, target, reader, work.inputs.environ)
+            if hit is not None:
+                results[index] = (hit[0], hit[1], {})  # their texts stay in this reader
+    todo = [index for index, result in enumerate(results) if result is None]
+    if len(todo) < PARALLEL_THRESHOLD and work.cache_key is not None:
+        done = _run_serially(work, [targets[i] for i in todo], reader, looked_up=True)
+    else:
+        done = _run_in_workers(work, [targets[i] for i in todo], jobs)
+    for index, result in zip(todo, done):
+        results[index] = result
+    return [result for result in results if result is not None]
+
+
+def _run_serially(work: _Work, targets: list[Target], reader: Reader, looked_up: bool = False) -> list[TargetResult]:
+    runner = _Runner(work.rules, work.settings, reader, work.inputs)
+    results: list[TargetResult] = []
+    for target in targets:
+        found, read = _lint_target(runner, target, reader, work.cache_key, look_up=not looked_up)
+        results.append((found, read, {}))
+    kept = {source.path: source for source in reader.cache.values()}
+    if results:
+        results[-1] = (results[-1][0], results[-1][1], kept)
+    return results
+
+
+def _run_in_workers(work: _Work, targets: list[Target], jobs: int) -> list[TargetResult]:
     import multiprocessing
 
     if work.cache_key is None:
         _preload(work.rules)
     global _current_work
     _current_work = work
+    jobs = max(1, min(jobs, len(targets)))
     chunk = max(1, min(64, len(targets) // (jobs * 8) or 1))
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
@@ -237,20 +263,21 @@ def _worker(target: Target) -> TargetResult:
     assert work is not None
     reader = Reader(work.cwd, work.stdin, work.inputs.overlay)
     runner = _Runner(work.rules, work.settings, reader, work.inputs)
-    found, read = _lint_target(runner, target, reader, work.cache_key)
+    found, read = _lint_target(runner, target, reader, work.cache_key, look_up=False)  # the parent looked
     # Only the files a finding points into travel back (excerpts and fixes need them).
     wanted = {f.span.path for f in found}
     kept = {s.path: s for s in reader.cache.values() if s.path in wanted}
     return found, read, kept
 
 
-def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str | None) -> tuple[list[Finding], list[str]]:
+def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str | None,
+                 look_up: bool = True) -> tuple[list[Finding], list[str]]:
     """One target's findings, fingerprinted and masked: from the result cache when nothing the
     target read has changed, else computed while the source layer notes what it reads."""
     if cache_key is not None:
         from vantage_lint import project_cache
 
-        hit = project_cache.lookup(cache_key, target, reader, runner.inputs.environ)
+        hit = project_cache.lookup(cache_key, target, reader, runner.inputs.environ) if look_up else None
         if hit is not None:
             return hit
     log = ReadLog()
