@@ -96,7 +96,11 @@ def put(digest: str, value: Any) -> None:
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            # Private: entries hold findings about the user's files (messages are masked, but
+            # paths and fix texts are the user's own business).
+            os.makedirs(path.parent.parent, mode=0o700, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(value, handle, separators=(",", ":"))
         os.replace(tmp, path)  # readers see the whole entry or none
