@@ -3,19 +3,22 @@
 
     python bench/run.py                 # everything (installs the peers on first use)
     python bench/run.py --quick         # fewer rounds, no 5000-project workload
-    python bench/run.py --no-peers      # vantage-lint and the parse floor only
+    python bench/run.py --no-peers      # vantage-lint and the floors only
+    python bench/run.py --corpus        # also the shared corpus (../shared/corpus)
 
 Every tool runs from its own virtualenv under bench/.peers/ (vantage-lint is installed there
 from this checkout, not editable), with bytecode caching on, after one untimed warm-up run:
 compose-lint from PyPI, dclint from npm (bench/.peers/node/). Workloads: one compose file in a
-cold process; N copies of the fixtures/vantage project (N = 100, 500, 5000) in one process; the
-shared corpus when present. Tools run alternately, several rounds; the table shows the median
-wall time, the ratio against each peer, the peak RSS (largest single process: wait4 reports
-the maximum over the process and its workers) and the parse floor (reading and C-composing the
-same compose files in this process). vantage-lint runs twice per workload: with --no-cache
-(all work done) and with a warm result cache (a repeated run, as in pre-commit). On the
-5000-project workload it also runs with --jobs 1 and its output is compared byte for byte
-with the parallel run.
+fresh process; N copies of the fixtures/vantage project (N = 100, 300, 5000) in one process.
+Tools run alternately, several rounds; the table shows the median wall time, the ratio against
+each peer and the peak RSS (largest single process: GNU time reports the maximum over the
+process and its workers). vantage-lint runs twice per workload: with --no-cache (all the work,
+as CI on a fresh checkout) and with a warm result cache (a re-run where nothing changed, as a
+pre-commit hook or an editor). Then: the floors (interpreter start-up with click and
+ruamel.yaml imported; reading and C-composing the same files), the issue's targets met or not,
+the load of the machine, and a profile summary (top 10 by cumulative time) of one file and of
+300 projects. Output identity (warm cache vs --no-cache, --jobs 1 vs automatic) is checked on
+300 projects.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 FIXTURE = ROOT / "fixtures" / "vantage"
 
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+# The tools under test run as installed: no bytecode switch-off, no PYTHONPATH pointing elsewhere.
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PRE_COMMIT")}
 ENV["VANTAGE_LINT_CACHE_DIR"] = str(WORK / "cache")
 
 
@@ -171,19 +175,90 @@ def measure_alternating(tools: dict[str, list[str]], rounds: dict[str, int]) -> 
     ]
 
 
-def _output(argv: list[str]) -> bytes:
-    return subprocess.run(argv, capture_output=True, env=ENV).stdout
+
+TARGETS = {  # workload, tool -> the largest ratio to compose-lint the issue accepts
+    ("one file", "vantage-lint (warm cache)"): 0.70,
+    ("one file", "vantage-lint --no-cache"): 0.90,
+    ("300 projects", "vantage-lint (warm cache)"): 0.15,
+    ("300 projects", "vantage-lint --no-cache"): 0.40,
+}
+RSS_TARGET_MIB = 60
+FLAT_TARGET = 1.2  # per-project time at 5000 projects at most this times the time at 100
+
+STARTUP_FLOOR = "import click, ruamel.yaml"
+FLOOR_NAME = f"start-up floor (fresh Python: `{STARTUP_FLOOR}`)"
+
+
+PROFILE_SCRIPT = """
+import cProfile, io, os, pstats, sys
+from vantage_lint.cli import main
+profile = cProfile.Profile()
+devnull = open(os.devnull, "w")
+sys.stdout = devnull
+profile.enable()
+try:
+    main(sys.argv[1:])
+finally:
+    profile.disable()
+    sys.stdout = sys.__stdout__
+stats = pstats.Stats(profile)
+total = max(ct for (_, _, _), (_, _, _, ct, _) in stats.stats.items())
+rows = []
+for (path, line, name), (cc, nc, tt, ct, callers) in stats.stats.items():
+    rows.append((ct, nc, tt, f"{os.path.basename(path)}:{line}({name})" if line else name))
+rows.sort(reverse=True)
+# Leave out the chain of wrappers every run goes through (the CLI, click, lint(): nearly all of
+# the time) and calls that only pass their caller's time on (same cumulative time).
+# The import machinery is one row (all imports made during the run, nested ones included).
+imports = max((ct for ct, _, _, where in rows if where.endswith("(_find_and_load)")), default=0.0)
+shown, previous = 0, None
+for ct, nc, tt, where in rows:
+    if where.startswith("<frozen importlib") or where in ("<built-in method builtins.exec>", "exec"):
+        if where.endswith("(_find_and_load)"):
+            print(f"| imports (importlib, all nested) | {nc} | {imports * 1000:.1f} ms | |")
+            shown += 1
+        continue
+    if ct > 0.9 * total or (previous is not None and previous - ct <= 0.03 * previous):
+        previous = ct
+        continue
+    previous = ct
+    print(f"| {where} | {nc} | {ct * 1000:.1f} ms | {tt * 1000:.1f} ms |")
+    shown += 1
+    if shown == 10:
+        break
+print(f"| (whole run) | | {total * 1000:.1f} ms | |")
+"""
+
+
+def profile_summary(python: str, argv: list[str], cwd: Path) -> str:
+    # -P: the installed vantage-lint, not the checkout the working directory may hold
+    done = subprocess.run([python, "-P", "-c", PROFILE_SCRIPT, *argv], capture_output=True, text=True, env=ENV, cwd=cwd)
+    return done.stdout.strip() or f"(profile failed: {done.stderr.strip()[-300:]})"
+
+
+def _output(argv: list[str], cwd: Path | None = None) -> bytes:
+    return subprocess.run(argv, capture_output=True, env=ENV, cwd=cwd).stdout
+
+
+def _load() -> str:
+    try:
+        return ", ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--quick", action="store_true", help="fewer rounds; skip the 5000-project workload")
     parser.add_argument("--no-peers", action="store_true", help="do not install or run the peers")
+    parser.add_argument("--corpus", action="store_true", help="also lint the shared corpus")
     parser.add_argument("--rounds", type=int, default=None)
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
 
-    vl = ensure_vantage_lint() + ["--isolated", "--format", "json"]
+    vl_exe = ensure_vantage_lint()
+    vl_python = str(Path(vl_exe[0]).parent / "python")
+    vl = vl_exe + ["--isolated", "--format", "json"]
     shutil.rmtree(WORK / "cache", ignore_errors=True)
     peers: dict[str, list[str]] = {}
     if not args.no_peers:
@@ -194,44 +269,49 @@ def main() -> int:
             else:
                 print(f"note: {peer} could not be installed; skipped", file=sys.stderr)
 
-    print(f"# vantage-lint benchmark, {time.strftime('%Y-%m-%d')}")
+    load_before = _load()
+    print(f"# vantage-lint benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.release()}")
+          f"{platform.system()} {platform.release()}; load average (1, 5, 15 min) at start {load_before}")
     print("versions: " + tool_version(vl[:1]) + "".join(
         f"; {name} {tool_version(argv)}" for name, argv in peers.items()))
     print()
-    print("| workload | tool | median wall | per file | peak RSS | vs compose-lint | vs dclint | exit |")
+    print("| workload | tool | median wall | per project | peak RSS | vs compose-lint | vs dclint | exit |")
     print("|---|---|---|---|---|---|---|---|")
 
     one_file = FIXTURE / "docker-compose.yml"
-    workloads: list[tuple[str, list[str], list[Path], Path]] = [("one file, cold process", [str(one_file)], [one_file], ROOT)]
-    sizes = [100, 500] if args.quick else [100, 500, 5000]
+    workloads: list[tuple[str, list[str], list[Path], Path]] = [("one file", [str(one_file)], [one_file], ROOT)]
+    sizes = [100, 300] if args.quick else [100, 300, 5000]
     for n in sizes:
         folder, files = build_copies(n)
-        workloads.append((f"{n} projects, one process", [str(folder)], files, folder))
-    if CORPUS.is_dir():
+        workloads.append((f"{n} projects", [str(folder)], files, folder))
+    if args.corpus and CORPUS.is_dir():
         corpus_files = sorted(p for p in (CORPUS / "realworld").rglob("*compose*.y*ml"))
         workloads.append(("shared corpus", [str(CORPUS / "realworld"), str(CORPUS / "redisconf")], corpus_files, ROOT))
 
+    medians: dict[tuple[str, str], dict] = {}
+    floors: dict[str, float] = {}
     for label, vl_args, files, _cwd in workloads:
-        n_rounds = 1 if len(files) >= 5000 else rounds
+        n_rounds = 1 if len(files) >= 5000 else (rounds * 2 if len(files) == 1 else rounds)
         # The peers get the same compose files by name (they do not walk for redis.conf).
         file_args = [str(f) for f in files]
         tools = {"vantage-lint --no-cache": vl + ["--no-cache"] + vl_args, "vantage-lint (warm cache)": vl + vl_args}
+        if len(files) == 1:
+            # The floor of any Python linter built on click and ruamel.yaml, timed in turn with
+            # the tools (a fresh interpreter that imports both and does nothing).
+            tools[FLOOR_NAME] = [vl_python, "-c", STARTUP_FLOOR]
         counts = {name: n_rounds for name in tools}
-        if len(files) >= 5000:
-            tools["vantage-lint --no-cache --jobs 1"] = vl + ["--no-cache", "--jobs", "1"] + vl_args
-            counts["vantage-lint --no-cache --jobs 1"] = n_rounds
-        if "compose-lint" in peers:
+        if "compose-lint" in peers and len(files) <= 300:
             tools["compose-lint"] = peers["compose-lint"] + file_args
             counts["compose-lint"] = n_rounds
-        if "dclint" in peers and len(files) <= 500:
+        if "dclint" in peers and len(files) <= 300:
             tools["dclint"] = peers["dclint"] + file_args
-            counts["dclint"] = 1 if len(files) >= 500 else max(1, n_rounds // 2)
+            counts["dclint"] = 1 if len(files) >= 300 else max(1, n_rounds // 2)
         results = measure_alternating(tools, counts)
         by_name = {r["name"]: r for r in results}
-        floor = parse_floor(files)
+        floors[label] = parse_floor(files)
         for r in results:
+            medians[(label, r["name"])] = r
             ratios = []
             for peer in ("compose-lint", "dclint"):
                 other = by_name.get(peer)
@@ -239,14 +319,55 @@ def main() -> int:
             print(f"| {label} ({len(files)} files) | {r['name']} | {r['median'] * 1000:.0f} ms | "
                   f"{r['median'] * 1000 / len(files):.2f} ms | {r['peak_kib'] / 1024:.0f} MiB | {ratios[0]} | "
                   f"{ratios[1]} | {','.join(map(str, r['codes']))} |")
-        print(f"| {label} | parse floor (read + C compose, 1 core) | {floor * 1000:.0f} ms | "
-              f"{floor * 1000 / len(files):.2f} ms | | | | |")
-        serial = by_name.get("vantage-lint --no-cache --jobs 1")
-        if serial is not None:
-            parallel = by_name["vantage-lint --no-cache"]
-            same = _output(vl + ["--no-cache", "--jobs", "1"] + vl_args) == _output(vl + ["--no-cache"] + vl_args)
-            print(f"| {label} | --jobs speed-up (automatic vs 1) | {serial['median'] / parallel['median']:.2f}x | | | | | "
-                  f"output identical: {'yes' if same else 'NO'} |")
+        print(f"| {label} | parse floor (read + C compose, 1 core) | {floors[label] * 1000:.0f} ms | "
+              f"{floors[label] * 1000 / len(files):.2f} ms | | | | |")
+
+    folder_300 = WORK / "projects-300"
+    same_cache = _output(vl + [str(folder_300)]) == _output(vl + ["--no-cache", str(folder_300)])
+    same_jobs = _output(vl + ["--no-cache", "--jobs", "1", str(folder_300)]) == _output(vl + ["--no-cache", str(folder_300)])
+    print()
+    print(f"Output on 300 projects, warm cache vs --no-cache: {'identical' if same_cache else 'DIFFERENT'}; "
+          f"--jobs 1 vs automatic: {'identical' if same_jobs else 'DIFFERENT'}.")
+    print(f"Load average at the end: {_load()}.")
+
+    print()
+    print("| target | measured | met |")
+    print("|---|---|---|")
+    for (label, tool), limit in TARGETS.items():
+        mine, peer = medians.get((label, tool)), medians.get((label, "compose-lint"))
+        if mine and peer:
+            ratio = mine["median"] / peer["median"]
+            print(f"| {label}, {tool}: <= {limit:.2f}x compose-lint | {ratio:.2f}x | {'yes' if ratio <= limit else 'no'} |")
+    for label in ("300 projects",):  # the issue's memory target is for 300 projects in one run
+        peak = max((r["peak_kib"] for (lab, name), r in medians.items() if lab == label and name.startswith("vantage")),
+                   default=None)
+        if peak is not None:
+            print(f"| {label}: peak RSS <= {RSS_TARGET_MIB} MiB | {peak / 1024:.0f} MiB | "
+                  f"{'yes' if peak / 1024 <= RSS_TARGET_MIB else 'no'} |")
+    for tool in ("vantage-lint --no-cache", "vantage-lint (warm cache)"):
+        small, large = medians.get(("100 projects", tool)), medians.get(("5000 projects", tool))
+        if small and large:
+            ratio = (large["median"] / 5000) / (small["median"] / 100)
+            print(f"| per project, {tool}: 5000 vs 100 projects <= {FLAT_TARGET}x | "
+                  f"{large['median'] * 1000 / 5000:.2f} vs {small['median'] * 1000 / 100:.2f} ms ({ratio:.2f}x) | "
+                  f"{'yes' if ratio <= FLAT_TARGET else 'no'} |")
+
+    print()
+    for title, argv, cwd in (
+        ("one file, warm cache", ["--isolated", "--format", "json", str(one_file)], ROOT),
+        ("one file, --no-cache", ["--isolated", "--format", "json", "--no-cache", str(one_file)], ROOT),
+        ("300 projects, --no-cache, --jobs 1 (in one process, so the profile sees the work)",
+         ["--isolated", "--format", "json", "--no-cache", "--jobs", "1", str(folder_300)], ROOT),
+        ("300 projects, warm cache, --jobs 1",
+         ["--isolated", "--format", "json", "--jobs", "1", str(folder_300)], ROOT),
+    ):
+        print(f"Profile, {title}: top 10 by cumulative time below the CLI's own call chain "
+              "(cProfile adds overhead)")
+        print()
+        print("| function | calls | cumulative | own |")
+        print("|---|---|---|---|")
+        print(profile_summary(vl_python, argv, cwd))
+        print()
     return 0
 
 

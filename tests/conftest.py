@@ -40,3 +40,12 @@ def _no_ci_env(monkeypatch):
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.delenv("VANTAGE_LINT_FORMAT", raising=False)
     os.environ.setdefault("NO_COLOR", "1")
+
+
+@pytest.fixture(autouse=True)
+def _own_project_cache(request, monkeypatch):
+    # Tests monkeypatch rules and loaders, code the result cache's tool digest cannot see: each
+    # test gets its own project entries (CLI subprocesses see the files as they are and share).
+    from vantage_lint import cache
+
+    monkeypatch.setattr(cache, "_tool_digest", f"test:{request.node.nodeid}")

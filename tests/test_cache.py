@@ -94,3 +94,10 @@ def test_no_cache_flag(tmp_path):
 def test_entry_point_reference_loader():
     assert _load_reference("vantage_lint.rules:get_rules") is not None
     assert _load_reference("os.path:join [extra]") is __import__("os").path.join
+
+
+def test_cache_folder_is_private(cache_dir):
+    lint([STACK])
+    assert cache_dir.is_dir()
+    assert cache_dir.stat().st_mode & 0o077 == 0
+    assert all(sub.stat().st_mode & 0o077 == 0 for sub in cache_dir.iterdir() if sub.is_dir())

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import run
 from vantage_lint.celery.app_config import UNKNOWN, ModuleFinder, read_app
 from vantage_lint.compose.project import load_project
-from vantage_lint.engine import _Reader
+from vantage_lint.source import Reader as _Reader
 from vantage_lint.rules.celery_options import app_config, celery_view
 
 

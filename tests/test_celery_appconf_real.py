@@ -21,7 +21,7 @@ import pytest
 from tests.helpers import run
 from tests.test_celery_real import QUIET, _start_redis, _stop, _wait_for
 from vantage_lint.celery.app_config import ModuleFinder, read_app
-from vantage_lint.engine import _Reader
+from vantage_lint.source import Reader as _Reader
 
 pytestmark = pytest.mark.celery
 celery = pytest.importorskip("celery")

@@ -51,6 +51,9 @@ KNOWN_DIFFERENCES: list[tuple[str, str]] = [
      "compose-go test fixtures that name files absent from the corpus"),
     (r"required variable .* is missing a value",
      "`${VAR:?}` is taken as set at deploy time"),
+    (r"env file .* not found",
+     "an env_file outside the project folder is never looked up (the security boundary): VL003 warns "
+     "that it is not read instead of saying that it is missing"),
     (r"compose-with-paths\.yaml",
      "Windows paths (`C:\\\\docker\\\\project`) are resolved only as Compose on Windows does"),
 ]

@@ -9,7 +9,7 @@ import pytest
 
 from vantage_lint.compose.model import parse_image
 from vantage_lint.compose.project import load_project
-from vantage_lint.engine import _Reader
+from vantage_lint.source import Reader as _Reader
 from vantage_lint.redis.auth import auth_of
 from vantage_lint.redis.clients import clients_of, healthcheck_probes, redis_role
 from vantage_lint.redis.link import data_dir, effective, image_version, link_of, link_project

@@ -49,7 +49,7 @@ def _key(finding: Finding, base: Path, report: Report) -> Key:
     from vantage_lint.engine import fingerprint
 
     stored = _stored_path(finding.span.path, base)
-    twin = dataclasses.replace(finding, span=dataclasses.replace(finding.span, path=stored))
+    twin = dataclasses.replace(finding, span=finding.span._replace(path=stored))
     return (finding.code, stored, finding.service or "", fingerprint(twin, report.sources.get(finding.span.path)))
 
 

@@ -51,19 +51,9 @@ def outside(path: Path, root: Path | None) -> bool:
     return ".git" in real.relative_to(base).parts
 
 
-def is_file(path: Path) -> bool:
-    """``Path.is_file`` that answers False for any name the system refuses (too long, NUL)."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
-
-
-def exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
+# Probes of files the linted files name go through the source layer: they are recorded for
+# the result cache and answer False for any name the system refuses (too long, NUL).
+from vantage_lint.source import exists, is_file  # noqa: E402,F401  (re-exported)
 
 
 OUTSIDE_HINT = "Keep the file inside the project folder (and out of .git), or lint the project it belongs to."

@@ -47,6 +47,26 @@ def folder() -> Path | None:
     return Path(base) / "vantage-lint"
 
 
+_tool_digest: str | None = None
+
+
+def tool_digest() -> str:
+    """The installed package's files by name, size and modification time: a release, an upgrade
+    or an edited checkout (whose version number stays the same) is another tool."""
+    global _tool_digest
+    if _tool_digest is None:
+        root = Path(__file__).resolve().parent
+        rows = []
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".py", ".json", ".yaml")):
+                    info = os.stat(os.path.join(folder, name))
+                    rows.append(f"{os.path.relpath(os.path.join(folder, name), root)}:{info.st_size}:{info.st_mtime_ns}")
+        _tool_digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return _tool_digest
+
+
 def key(namespace: str, payload: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(f"{__version__}\0{namespace}\0".encode())
@@ -76,7 +96,11 @@ def put(digest: str, value: Any) -> None:
         return
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            # Private: entries hold findings about the user's files (messages are masked, but
+            # paths and fix texts are the user's own business).
+            os.makedirs(path.parent.parent, mode=0o700, exist_ok=True)
+            path.parent.mkdir(mode=0o700, exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(value, handle, separators=(",", ":"))
         os.replace(tmp, path)  # readers see the whole entry or none

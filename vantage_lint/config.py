@@ -326,10 +326,9 @@ def _split_key(line: str) -> tuple[str, str, str]:
 
 def base_schema() -> dict[str, Any]:
     import json
-    from importlib import resources
 
-    text = resources.files("vantage_lint").joinpath("schemas/config.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    # a plain read: the package ships as files (importlib.resources costs more than the read)
+    return json.loads((Path(__file__).parent / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
 
 
 def config_schema(rules: RuleSet) -> dict[str, Any]:
@@ -347,17 +346,26 @@ def config_schema(rules: RuleSet) -> dict[str, Any]:
 
 
 def _validate(cfile: ConfigFile, schema: dict[str, Any]) -> None:
-    import jsonschema
-    from jsonschema.exceptions import best_match
-
     bad = _non_finite(cfile.data)
     if bad is not None:
         # JSON Schema bounds never reject NaN (every comparison with it is false), so `.nan` or
         # `inf` would pass `maximum: 1` and silently disable the rule using it.
         raise cfile.error(bad, "is not a finite number")
+    # A file that passed once against the same schema passes again: the verdict is cached by
+    # the content of both, so a run with a configuration file need not import jsonschema.
+    from vantage_lint import cache
+
+    digest = cache.key("config-valid", _schema_digest(schema).encode() + b"\0" + repr(cfile.data).encode(
+        "utf-8", "surrogatepass"))
+    if cache.get(digest) is True:
+        return
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
     validator = jsonschema.Draft202012Validator(schema)
     error = best_match(validator.iter_errors(cfile.data))
     if error is None:
+        cache.put(digest, True)
         return
     keys = list(error.absolute_path)
     message = _explain(error, keys)
@@ -367,6 +375,22 @@ def _validate(cfile: ConfigFile, schema: dict[str, Any]) -> None:
             keys = keys + [extra[0]]
             message = _unknown_key(error, extra[0], keys)
     raise cfile.error(keys, message)
+
+
+_schema_digests: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _schema_digest(schema: dict[str, Any]) -> str:
+    """Digest of a schema's content (computed once per schema object: a chain shares one)."""
+    import hashlib
+    import json
+
+    known = _schema_digests.get(id(schema))
+    if known is None or known[0] is not schema:
+        text = json.dumps(schema, sort_keys=True, default=repr)
+        known = (schema, hashlib.sha256(text.encode()).hexdigest())
+        _schema_digests[id(schema)] = known
+    return known[1]
 
 
 def _non_finite(data: Any) -> list[Any] | None:

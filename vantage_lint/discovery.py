@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vantage_lint.compose.project import (
-    DEFAULT_FILES,
-    DEFAULT_OVERRIDE_FILES,
-    default_files,
-    override_file_for,
-    project_files,
-)
+from vantage_lint.compose.names import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, default_files, override_file_for, project_files
+from vantage_lint.lazyre import lazy
 
-COMPOSE_NAME = re.compile(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
+COMPOSE_NAME = lazy(r"^(docker-)?compose([.-][\w.-]+)?\.ya?ml$")
 SKIPPED_DIRS = {
     ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", "__pycache__", ".tox", ".nox",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".vscode",

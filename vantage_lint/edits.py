@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, NamedTuple, TYPE_CHECKING, Union
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.findings import Applicability, Edit, Fix, Span
@@ -79,8 +78,7 @@ def replace_edit(span: Span, content: str) -> Edit:
 # The file's style
 
 
-@dataclass(frozen=True, slots=True)
-class FileStyle:
+class FileStyle(NamedTuple):
     """How a YAML file is written, learned from its node tree."""
 
     eol: str = "\n"

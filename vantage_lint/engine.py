@@ -5,20 +5,20 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vantage_lint.compose.deploy_context import DeployContext
-from vantage_lint.compose.project import DEFAULT_FILES
+from vantage_lint.compose.names import DEFAULT_FILES
 from vantage_lint.context import RuleContext
 from vantage_lint.discovery import Target, UsageError, discover
 from vantage_lint.findings import Finding, Severity
+from vantage_lint.lazyre import lazy
 from vantage_lint.registry import Rule, RuleSet, load_rules
 from vantage_lint.settings import Settings
-from vantage_lint.source import SourceError, SourceFile, display_path, read_source
+from vantage_lint.source import ReadLog, Reader, SourceError, SourceFile, display_path, recording
 
 
 class InternalError(Exception):
@@ -69,33 +69,6 @@ class Inputs:
     overlay: dict[Path, bytes] = field(default_factory=dict)
 
 
-class _Reader:
-    """Reads each file once per run and gives it the display path users expect."""
-
-    def __init__(self, cwd: Path, stdin: tuple[Path, SourceFile] | None = None,
-                 overlay: dict[Path, bytes] | None = None):
-        self.cwd = cwd
-        self.cache: dict[Path, SourceFile] = {}
-        self.overlay = overlay or {}
-        if stdin is not None:
-            self.cache[stdin[0].absolute()] = stdin[1]
-
-    def __call__(self, path: Path) -> SourceFile:
-        key = path.absolute()
-        cached = self.cache.get(key)
-        if cached is None:
-            data = self.overlay.get(path.resolve()) if self.overlay else None
-            if data is not None:
-                from vantage_lint.source import decode
-
-                cached = decode(data, display_path(path, self.cwd))
-                cached.real_path = path
-            else:
-                cached = read_source(path, display_path(path, self.cwd))
-            self.cache[key] = cached
-        return cached
-
-
 def lint(
     paths: Sequence[str | os.PathLike[str]] = (),
     settings: Settings | None = None,
@@ -120,10 +93,14 @@ def lint(
         except SourceError as exc:
             raise UsageError(f"{name}: {exc.message}") from None
         stdin = (Path(name), stdin_source)
-    reader = _Reader(cwd, stdin, inputs.overlay)
+    reader = Reader(cwd, stdin, inputs.overlay)
     targets = _targets(all_paths, inputs, settings, stdin)
     selected = settings.enabled(rules) + list(settings.policies)
     work = _Work(selected, settings, inputs, cwd, stdin)
+    if stdin is None and not inputs.overlay:  # text not on disk cannot be compared again
+        from vantage_lint.project_cache import run_key
+
+        work.cache_key = run_key(settings, rules, inputs.environ, cwd)
     jobs = _auto_jobs(jobs, len(targets))
     findings: list[Finding] = []
     files: dict[str, None] = {}
@@ -171,7 +148,7 @@ def lint(
 def _env_templates(files: dict[str, None], cwd: Path) -> list[str]:
     """The files read as a stand-in for .env: a template name with no .env beside it (the
     only case in which the loader reads one, see compose.project._default_env_file)."""
-    from vantage_lint.compose.project import ENV_TEMPLATES
+    from vantage_lint.compose.names import ENV_TEMPLATES
 
     found = []
     for name in files:
@@ -206,6 +183,8 @@ class _Work:
     inputs: Inputs
     cwd: Path
     stdin: tuple[Path, SourceFile] | None
+    # The per-project result cache's key for this run (None: not cached).
+    cache_key: str | None = None
 
 
 # Set in the parent before forking workers: settings may hold closures (custom policies)
@@ -226,7 +205,7 @@ def _auto_jobs(jobs: int | None, n_targets: int) -> int:
 TargetResult = tuple[list[Finding], list[str], dict[str, SourceFile], DeployContext | None]
 
 
-def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
+def _run_targets(work: _Work, targets: list[Target], jobs: int, reader: Reader) -> list[TargetResult]:
     with _quiet_gc():
         return _run_targets_now(work, targets, jobs, reader)
 
@@ -247,46 +226,108 @@ def _quiet_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: _Reader) -> list[TargetResult]:
+def _run_targets_now(work: _Work, targets: list[Target], jobs: int, reader: Reader) -> list[TargetResult]:
     if jobs <= 1 or len(targets) < 2:
-        runner = _Runner(work.rules, work.settings, reader, work.inputs)
-        results = []
-        for target in targets:
-            found, read = runner.run(target)
-            _fingerprint_all(found, reader)
-            results.append((found, read, {}, runner.last_context))
-        kept = {source.path: source for source in reader.cache.values()}
-        if results:
-            results[-1] = (results[-1][0], results[-1][1], kept, results[-1][3])
-        return results
+        return _run_serially(work, targets, reader)
+    results: list[TargetResult | None] = [None] * len(targets)
+    if work.cache_key is not None:
+        # A hit costs less than handing the target to a worker: answer those here, fork for
+        # the rest (a re-run where little changed then forks nothing).
+        from vantage_lint import project_cache
+
+        for index, target in enumerate(targets):
+            hit = project_cache.lookup(work.cache_key, target, reader, work.inputs.environ)
+            if hit is not None:
+                results[index] = (hit[0], hit[1], {}, hit[2])  # their texts stay in this reader
+    todo = [index for index, result in enumerate(results) if result is None]
+    if len(todo) < PARALLEL_THRESHOLD and work.cache_key is not None:
+        done = _run_serially(work, [targets[i] for i in todo], reader, looked_up=True)
+    else:
+        done = _run_in_workers(work, [targets[i] for i in todo], jobs)
+    for index, result in zip(todo, done):
+        results[index] = result
+    return [result for result in results if result is not None]
+
+
+def _run_serially(work: _Work, targets: list[Target], reader: Reader, looked_up: bool = False) -> list[TargetResult]:
+    runner = _Runner(work.rules, work.settings, reader, work.inputs)
+    results: list[TargetResult] = []
+    for target in targets:
+        found, read, where = _lint_target(runner, target, reader, work.cache_key, look_up=not looked_up)
+        results.append((found, read, {}, where))
+    kept = {source.path: source for source in reader.cache.values()}
+    if results:
+        results[-1] = (results[-1][0], results[-1][1], kept, results[-1][3])
+    return results
+
+
+def _run_in_workers(work: _Work, targets: list[Target], jobs: int) -> list[TargetResult]:
     import multiprocessing
 
+    if work.cache_key is None:
+        _preload(work.rules)
     global _current_work
     _current_work = work
+    jobs = max(1, min(jobs, len(targets)))
     chunk = max(1, min(64, len(targets) // (jobs * 8) or 1))
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
         return list(pool.imap(_worker, targets, chunksize=chunk))
 
 
+def _preload(rules: list[Rule]) -> None:
+    """Import what every target needs once, before forking workers that will all lint (no cache
+    to answer them), so that they share it instead of each importing it again. With the cache
+    on, most targets may be answered without any of it: the workers import it when they miss."""
+    from vantage_lint.compose import project  # noqa: F401  (the loader and the YAML parser)
+    from vantage_lint.redis import link  # noqa: F401
+
+    for rule in rules:
+        resolve = getattr(rule.check, "resolve", None)  # a rule from the index: import its module
+        if resolve is not None:
+            resolve()
+
+
 def _worker(target: Target) -> TargetResult:
     work = _current_work
     assert work is not None
-    reader = _Reader(work.cwd, work.stdin, work.inputs.overlay)
+    reader = Reader(work.cwd, work.stdin, work.inputs.overlay)
     runner = _Runner(work.rules, work.settings, reader, work.inputs)
-    found, read = runner.run(target)
-    _fingerprint_all(found, reader)
+    found, read, where = _lint_target(runner, target, reader, work.cache_key, look_up=False)  # the parent looked
     # Only the files a finding points into travel back (excerpts and fixes need them).
     wanted = {f.span.path for f in found}
     kept = {s.path: s for s in reader.cache.values() if s.path in wanted}
-    return found, read, kept, runner.last_context
+    return found, read, kept, where
 
 
-def _fingerprint_all(findings: list[Finding], reader: _Reader) -> None:
+def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str | None,
+                 look_up: bool = True) -> tuple[list[Finding], list[str], DeployContext | None]:
+    """One target's findings, fingerprinted and masked: from the result cache when nothing the
+    target read has changed, else computed while the source layer notes what it reads."""
+    if cache_key is not None:
+        from vantage_lint import project_cache
+
+        hit = project_cache.lookup(cache_key, target, reader, runner.inputs.environ) if look_up else None
+        if hit is not None:
+            return hit
+    log = ReadLog()
+    with recording(log):
+        found, read = runner.run(target)
+        _fingerprint_all(found, reader, log)
+    where = runner.last_context
+    if cache_key is not None:
+        project_cache.store(cache_key, target, log, found, read, reader, runner.inputs.environ, where)
+    return found, read, where
+
+
+def _fingerprint_all(findings: list[Finding], reader: Reader, log: ReadLog) -> None:
     from vantage_lint.compose.unknown import as_written
     from vantage_lint.secrets import conceal_span, redact, run_secrets
 
-    by_path = {source.path: source for source in reader.cache.values()}
+    # Only the target's own files: its findings then depend on nothing it did not read (the
+    # result cache relies on that), the same in a shared reader as in a worker's own.
+    own = [reader.source_at(name) for name in log.files()]
+    by_path = {source.path: source for source in own if source is not None}
     # Secrets read anywhere in the run are masked in every message here, in the worker that
     # found them, so no format, baseline or fingerprint ever sees them.
     known = run_secrets(by_path.values()) if findings else ()
@@ -323,7 +364,7 @@ def _targets(paths: list[Path], inputs: Inputs, settings: Settings, stdin: tuple
 
 
 class _Runner:
-    def __init__(self, rules: list[Rule], settings: Settings, reader: _Reader, inputs: Inputs):
+    def __init__(self, rules: list[Rule], settings: Settings, reader: Reader, inputs: Inputs):
         self.settings = settings
         self.reader = reader
         self.inputs = inputs
@@ -555,7 +596,7 @@ def _without_service(message: str, service: str) -> str:
     return message
 
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = lazy(r"\d+")
 
 
 def fingerprint(finding: Finding, source: SourceFile | None) -> str:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vantage_lint.findings import Applicability, Severity
+from vantage_lint.lazyre import lazy
 
 ENTRY_POINT_GROUP = "vantage_lint.rules"
-BUILTIN_CODE = re.compile(r"^VL\d{3}$")
-PLUGIN_CODE = re.compile(r"^X[A-Z]{1,4}\d{3}$")
-RULE_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+BUILTIN_CODE = lazy(r"^VL\d{3}$")
+PLUGIN_CODE = lazy(r"^X[A-Z]{1,4}\d{3}$")
+RULE_NAME = lazy(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 # Where a rule runs: once per project, once per service, once per redis.conf, or not at all
 # because the input loaders emit its findings (VL001-VL005, VL007, VL008).
@@ -200,11 +201,77 @@ def _rule_entry_points() -> list[tuple[str, str]]:
     stored = cache.get(digest)
     if isinstance(stored, list):
         return [(str(name), str(value)) for name, value in stored]
-    from importlib.metadata import entry_points
+    found = scan_entry_points(ENTRY_POINT_GROUP)
+    if found is None:
+        from importlib.metadata import entry_points
 
-    found = sorted({(ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)})
+        found = sorted({(ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)})
     cache.put(digest, found)
     return found
+
+
+def scan_entry_points(group: str) -> list[tuple[str, str]] | None:
+    """``importlib.metadata.entry_points(group=group)`` for distributions installed as folders,
+    without importing importlib.metadata (which costs more than a small lint run).
+
+    Like importlib.metadata it looks in each ``sys.path`` folder for ``*.dist-info`` and
+    ``*.egg-info`` folders, keeps the first distribution of each (normalised) name, and reads its
+    ``entry_points.txt``. None when a ``sys.path`` entry is a zip archive or a custom finder can
+    provide distributions: then only importlib.metadata knows."""
+    import sys
+
+    if any(hasattr(finder, "find_distributions") and not _is_path_finder(finder) for finder in sys.meta_path):
+        return None
+    seen: set[str] = set()
+    found: set[tuple[str, str]] = set()
+    for entry in sys.path:
+        folder = entry or "."
+        try:
+            names = sorted(os.listdir(folder))
+        except NotADirectoryError:
+            if os.path.isfile(folder):
+                return None  # a zip archive on the path
+            continue
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            project = re.sub(r"[-_.]+", "_", name.rsplit(".", 1)[0].partition("-")[0]).lower()
+            if project in seen:
+                continue
+            seen.add(project)
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            if group in text:
+                found.update(_entry_points_in(text, group))
+    return sorted(found)
+
+
+def _is_path_finder(finder: object) -> bool:
+    from importlib.machinery import PathFinder
+
+    return finder is PathFinder or (isinstance(finder, type) and issubclass(finder, PathFinder))
+
+
+def _entry_points_in(text: str, group: str) -> list[tuple[str, str]]:
+    """The ``name = value`` lines of section ``[group]`` (the entry points file format)."""
+    result: list[tuple[str, str]] = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif section == group:
+            name, sep, value = line.partition("=")
+            if sep:
+                result.append((name.strip(), value.strip()))
+    return result
 
 
 def _load_reference(value: str) -> Any:

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
+from vantage_lint.lazyre import lazy
+
+SECRET_NAME = lazy(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|AUTH|CREDENTIAL)",
                          re.IGNORECASE)
 # The shell's working-directory variables match PWD but hold paths.
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
@@ -77,7 +79,7 @@ def _url_spans(text: str) -> Iterator[tuple[int, int]]:
         pos = text.find("://", max(end, begin))
 
 
-_QUERY = re.compile(r"[?&;](?:password|pass)=", re.IGNORECASE)
+_QUERY = lazy(r"[?&;](?:password|pass)=", re.IGNORECASE)
 _QUERY_END = frozenset("&#;\"'` \t\r\n")
 
 
@@ -93,18 +95,18 @@ def _query_spans(text: str) -> Iterator[tuple[int, int]]:
 
 # redis.conf directives and redis-server/redis-cli flags whose argument is a password; a typo
 # such as ``requirepasss`` still announces one.
-_DIRECTIVE = re.compile(
+_DIRECTIVE = lazy(
     r"(?:(?<=[\s\"'\[,=(])|^)(?:(?:--)?(?:requirepass\w*|masterauth\w*|tls-(?:client-)?key-file-pass|"
     r"sentinel[ \t]+auth-pass[ \t]+[^\s\"']+)|(?-i:-a)|--pass(?:word)?|--auth)"
     # the value follows a blank or "=", or is the next item of a list ("-a", "pw")
     r"(?:=|[ \t]+|[\"']?[ \t]*,[ \t]*)(?P<q>[\"']?)",
     re.IGNORECASE,
 )
-_AUTH = re.compile(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
-_NEXT_WORD = re.compile(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
-_ACL_LINE = re.compile(r"\b(?:set)?user\b", re.IGNORECASE)
-_ACL = re.compile(r"(?:(?<=[\s\"'\[,])|^)>")
-_ASSIGNMENT = re.compile(
+_AUTH = lazy(r"(?<![\w-])(?:AUTH|(?i:auth))[ \t]+(?P<q>[\"']?)")
+_NEXT_WORD = lazy(r"[ \t]+(?P<q>[\"']?)(?=[^\s&|;)])")
+_ACL_LINE = lazy(r"\b(?:set)?user\b", re.IGNORECASE)
+_ACL = lazy(r"(?:(?<=[\s\"'\[,])|^)>")
+_ASSIGNMENT = lazy(
     r"(?<![A-Za-z0-9_.-])(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)[\"']?[ \t]*(?:=|:[ \t])[ \t]*(?P<q>[\"']?)"
 )
 
@@ -260,11 +262,40 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words and numbers in every
 
 @lru_cache(maxsize=256)
 def secret_values(path: str, text: str) -> tuple[str, ...]:
-    """The secret values written in a file, longest first."""
+    """The secret values written in a file, longest first.
+
+    Finding them parses the file (a YAML parse for a Compose file), which a run answered from
+    the result cache otherwise never does; so where each value is written in the text is cached
+    by the text's digest. The cache holds offsets only, never a secret: the values are read back
+    from the text itself. A value not written verbatim (an escaped YAML scalar) is not cached."""
+    from vantage_lint import cache
+
+    kind = _file_kind(path)
+    # the tool digest too: a changed detector must look again, never reuse an older answer
+    payload = f"{cache.tool_digest()}\0{kind}\0{text}".encode("utf-8", "surrogatepass")
+    digest = cache.key("secret-offsets", payload)
+    stored = cache.get(digest)
+    if isinstance(stored, list):
+        try:
+            return tuple(text[start:end] for start, end in stored)
+        except (TypeError, ValueError):
+            pass
+    values = _secret_values(kind, path, text)
+    offsets = [[text.find(v), text.find(v) + len(v)] for v in values]
+    if all(start >= 0 for start, _ in offsets):
+        cache.put(digest, offsets)
+    return values
+
+
+def _file_kind(path: str) -> str:
     name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".conf"):
+    return "conf" if name.endswith(".conf") else "yaml" if name.endswith((".yml", ".yaml")) else "env"
+
+
+def _secret_values(kind: str, path: str, text: str) -> tuple[str, ...]:
+    if kind == "conf":
         found = _redis_conf_secrets(text)
-    elif name.endswith((".yml", ".yaml")):
+    elif kind == "yaml":
         found = _yaml_secrets(path, text)
     else:
         found = _env_secrets(text)
@@ -390,11 +421,9 @@ def line_start(text: str) -> str:
 def conceal_span(span: Any, source: Any) -> Any:
     """A span over a secret shrunk to its first character: an underline or ``end_column`` as
     long as the secret would tell its length."""
-    import dataclasses
-
     if source is None or span.end <= span.start:
         return span
     text = source.text[span.start : span.end]
     if redact_source_line(text, source.path, source.text) == text:
         return span
-    return dataclasses.replace(span, end_line=span.line, end_column=span.column, end=span.start)
+    return span._replace(end_line=span.line, end_column=span.column, end=span.start)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     text: str       # the word after quote removal
     part: int       # index of the command part (list item) this word came from
     start: int      # character offsets of the word (with its quotes) inside that part's text

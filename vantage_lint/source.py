@@ -2,15 +2,25 @@
 
 Every input is treated as hostile: size limits, binary data and bad encodings give a
 :class:`SourceError` that the caller turns into a finding, never an exception escaping.
+
+Everything a project looks at on disk goes through this module: :class:`Reader` (or
+:func:`read_source`) for contents, :func:`is_file`/:func:`exists` for existence and
+:func:`glob_paths` for wildcards. While a :class:`ReadLog` is active (see :func:`recording`)
+each of them notes what it saw, so the per-project result cache knows every input of a project
+without any reader having to declare it. A new reader (a Dockerfile, an app's configuration)
+gets this by using these functions instead of ``Path.is_file()`` or ``open()``.
 """
 
 from __future__ import annotations
 
 import bisect
 import codecs
+import hashlib
 import os
 import re
 import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,7 @@ class SourceError(Exception):
         self.line = line
         self.column = column
         self.path = path
+        self.digest = ""  # of the bytes that could not be decoded (set by read_source)
 
     def span(self) -> Span:
         return Span(self.path, self.line, self.column, self.line, self.column)
@@ -56,6 +67,9 @@ class SourceFile:
         if not self.cr_breaks:
             self.cr_breaks = True
             self._line_starts = []
+
+    # Digest of the bytes the text was decoded from (what the result cache compares).
+    digest: str = field(default="", repr=False, compare=False)
 
     @property
     def line_starts(self) -> list[int]:
@@ -127,6 +141,7 @@ def decode(data: bytes, path: str) -> SourceFile:
         )
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise SourceError("file is UTF-16/UTF-32 encoded; Compose and Redis read UTF-8 only")
+    raw = data
     bom = ""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -149,7 +164,7 @@ def decode(data: bytes, path: str) -> SourceFile:
             longest[0],
             1,
         )
-    return SourceFile(path=path, real_path=None, text=text, bom=bom)
+    return SourceFile(path=path, real_path=None, text=text, bom=bom, digest=content_digest(raw))
 
 
 def _longest_line(text: str) -> tuple[int, int]:
@@ -166,8 +181,27 @@ def _longest_line(text: str) -> tuple[int, int]:
         start, line_no = end + 1, line_no + 1
 
 
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def read_source(real_path: Path, display_path: str) -> SourceFile:
-    """Read and decode a file; raises SourceError (decoding) or OSError (I/O)."""
+    """Read and decode a file; raises SourceError (decoding) or OSError (I/O). The outcome is
+    noted in the active :class:`ReadLog`, failures included (a missing file that appears later
+    changes the project as much as an edit does)."""
+    try:
+        source = _read_source(real_path, display_path)
+    except SourceError as exc:
+        _note("file", real_path, f"unreadable:{exc.digest or exc.message}")
+        raise
+    except OSError as exc:
+        _note("file", real_path, f"error:{exc.errno}")
+        raise
+    _note("file", real_path, source.digest)
+    return source
+
+
+def _read_source(real_path: Path, display_path: str) -> SourceFile:
     # O_NONBLOCK so a FIFO planted under a config's name cannot block the open; the fstat of
     # the opened descriptor (not the path) decides, so a swap between check and read is harmless.
     fd = os.open(real_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -196,6 +230,7 @@ def read_source(real_path: Path, display_path: str) -> SourceFile:
         source = decode(data, display_path)
     except SourceError as exc:
         exc.path = display_path
+        exc.digest = content_digest(data)
         raise
     source.real_path = real_path
     return source
@@ -208,3 +243,153 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return Path(os.path.relpath(path.absolute(), cwd)).as_posix()
     except ValueError:  # another drive on Windows
         return path.as_posix()
+
+
+# --- what a project read ---------------------------------------------------------------------
+
+class ReadLog:
+    """What one project saw on disk through this module: per file its content digest or why it
+    could not be read, per existence probe what was there, per wildcard what it matched.
+
+    :meth:`unchanged` looks again and says whether every answer is still the same, which is
+    exactly when a result computed from those answers is still right."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: dict[tuple[str, str], str] | None = None):
+        self.entries: dict[tuple[str, str], str] = entries or {}
+
+    def note(self, kind: str, path: str, outcome: str) -> None:
+        self.entries.setdefault((kind, path), outcome)  # the first answer is what the project used
+
+    def note_env(self, name: str, value: str | None) -> None:
+        """An environment variable the result depends on, beyond those in the caller's key."""
+        self.entries[("env", name)] = "unset" if value is None else f"={value}"
+
+    def files(self) -> list[str]:
+        """Absolute paths of the files read (or tried), in the order first read."""
+        return [path for kind, path in self.entries if kind == "file"]
+
+    def as_list(self) -> list[list[str]]:
+        return [[kind, path, outcome] for (kind, path), outcome in self.entries.items()]
+
+    @classmethod
+    def from_list(cls, rows: list[Any]) -> ReadLog:
+        return cls({(str(kind), str(path)): str(outcome) for kind, path, outcome in rows})
+
+    def unchanged(self, reader: Reader, environ: Mapping[str, str] | None = None) -> bool:
+        """True when every file, probe and wildcard gives the answer it gave when noted. Files
+        are read through ``reader``, so a hit leaves their text ready for the reporters."""
+        env = os.environ if environ is None else environ
+        for (kind, path), outcome in self.entries.items():
+            if _look_again(kind, path, reader, env) != outcome:
+                return False
+        return True
+
+
+def _look_again(kind: str, path: str, reader: Reader, environ: Mapping[str, str]) -> str:
+    if kind == "env":
+        value = environ.get(path)
+        return "unset" if value is None else f"={value}"
+    if kind == "probe":
+        return _probe(path)
+    if kind == "glob":
+        return _matches(path)
+    try:
+        return reader(Path(path)).digest
+    except SourceError as exc:
+        return f"unreadable:{exc.digest or exc.message}"
+    except OSError as exc:
+        return f"error:{exc.errno}"
+
+
+_active: list[ReadLog] = []
+
+
+@contextmanager
+def recording(log: ReadLog) -> Iterator[ReadLog]:
+    """Note in ``log`` everything read, probed or globbed until the block ends."""
+    _active.append(log)
+    try:
+        yield log
+    finally:
+        _active.pop()
+
+
+def _note(kind: str, path: Path | str, outcome: str) -> None:
+    if _active:
+        _active[-1].note(kind, os.path.abspath(path), outcome)
+
+
+def _probe(path: Path | str) -> str:
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return "missing"
+    return "file" if stat.S_ISREG(mode) else "dir" if stat.S_ISDIR(mode) else "other"
+
+
+def is_file(path: Path) -> bool:
+    """``path.is_file()``, noted in the active read log."""
+    found = _probe(path)
+    _note("probe", path, found)
+    return found == "file"
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()``, noted in the active read log."""
+    found = _probe(path)
+    _note("probe", path, found)
+    return found != "missing"
+
+
+def _matches(pattern: str) -> str:
+    import glob
+
+    return "\0".join(sorted(glob.glob(pattern)))
+
+
+def glob_paths(pattern: str) -> list[Path]:
+    """The paths a shell-style wildcard matches, sorted; the match list is noted in the log."""
+    found = _matches(pattern)
+    if _active:
+        _active[-1].note("glob", pattern, found)  # the pattern as written: it is what is re-run
+    return [Path(p) for p in found.split("\0")] if found else []
+
+
+class Reader:
+    """Reads each file once per run and gives it the display path users expect.
+
+    ``overlay`` maps resolved paths to bytes read instead of the file's (the fixer lints its
+    edits unwritten); ``stdin`` is the text given on standard input under its file name. A file
+    served from this reader's memory (or the overlay) is noted in the active read log too."""
+
+    def __init__(self, cwd: Path, stdin: tuple[Path, SourceFile] | None = None,
+                 overlay: dict[Path, bytes] | None = None):
+        self.cwd = cwd
+        self.cache: dict[Path, SourceFile] = {}
+        # the same files by normalised absolute path, as a ReadLog names them
+        self._by_name: dict[str, SourceFile] = {}
+        self.overlay = overlay or {}
+        if stdin is not None:
+            self.cache[stdin[0].absolute()] = stdin[1]
+            self._by_name[os.path.abspath(stdin[0])] = stdin[1]
+
+    def source_at(self, name: str) -> SourceFile | None:
+        """The file read under the absolute path ``name`` (as a ReadLog notes it), if any."""
+        return self._by_name.get(name)
+
+    def __call__(self, path: Path) -> SourceFile:
+        key = path.absolute()
+        cached = self.cache.get(key)
+        if cached is None:
+            data = self.overlay.get(path.resolve()) if self.overlay else None
+            if data is not None:
+                cached = decode(data, display_path(path, self.cwd))
+                cached.real_path = path
+            else:
+                cached = read_source(path, display_path(path, self.cwd))
+            self.cache[key] = cached
+            self._by_name[os.path.abspath(key)] = cached
+        _note("file", key, cached.digest)
+        return cached

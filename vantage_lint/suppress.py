@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vantage_lint.findings import Applicability, Edit, Finding, Fix, Span
+from vantage_lint.lazyre import lazy
 from vantage_lint.source import SourceFile
 
 if TYPE_CHECKING:
@@ -33,11 +34,11 @@ if TYPE_CHECKING:
 
 META_CODES = ("VL007", "VL008")
 YAML_SUFFIXES = (".yml", ".yaml")
-_DIRECTIVE = re.compile(r"\s*vantage-lint(?P<colon>\s*:)?\s*(?P<rest>.*)$", re.IGNORECASE)
-_VERB = re.compile(r"(?P<verb>[A-Za-z][A-Za-z-]*)\s*(?P<eq>=)?")
-_TOKEN = re.compile(r"[^\s,]+")
-_CODE_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-_YAML_BREAK = re.compile(r"\r\n|\r|\n")
+_DIRECTIVE = lazy(r"\s*vantage-lint(?P<colon>\s*:)?\s*(?P<rest>.*)$", re.IGNORECASE)
+_VERB = lazy(r"(?P<verb>[A-Za-z][A-Za-z-]*)\s*(?P<eq>=)?")
+_TOKEN = lazy(r"[^\s,]+")
+_CODE_LIKE = lazy(r"^[A-Za-z][A-Za-z0-9-]*$")
+_YAML_BREAK = lazy(r"\r\n|\r|\n")
 
 
 class SuppressedFinding(Finding):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vantage_lint.celery.options import (
     OptionSpec,
@@ -28,8 +29,7 @@ from vantage_lint.findings import Span
 from vantage_lint.shell import SHELLS, Word, basename, script_commands, simple_commands, split_words
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(NamedTuple):
     option: str                 # canonical long name without dashes: "concurrency", "time-limit", "app"
     value: str | bool | None    # str for value options; True for flags (False for --no-x forms)
     source: str                 # "flag" or "env"
@@ -40,8 +40,7 @@ class Setting:
     span: Span | None = None    # source "app": where the app's configuration sets it (a .py file)
 
 
-@dataclass(frozen=True, slots=True)
-class OptionProblem:
+class OptionProblem(NamedTuple):
     written: str
     part: int
     start: int

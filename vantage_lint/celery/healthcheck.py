@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 
 from vantage_lint.celery.command import CeleryInvocation, is_celery, parse_celery
 from vantage_lint.compose.nodes import ScalarNode, SeqNode
@@ -14,8 +13,7 @@ if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
 
 
-@dataclass(frozen=True, slots=True)
-class CeleryProbe:
+class CeleryProbe(NamedTuple):
     """One ``celery`` command of a healthcheck test."""
 
     invocation: CeleryInvocation

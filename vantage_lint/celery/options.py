@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSpec:
+class OptionSpec(NamedTuple):
     name: str                        # canonical: "concurrency", "time-limit", "basic-auth"
     opts: tuple[str, ...]            # spellings: ("-c", "--concurrency")
     secondary_opts: tuple[str, ...]  # negative forms of a flag: ("--no-enable-remote-control",)
@@ -31,8 +29,7 @@ class OptionSpec:
     envvars: tuple[str, ...]         # variables the CLI reads for it, first non-empty wins
 
 
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
+class CommandSpec(NamedTuple):
     name: str
     style: str                       # "click", or "tornado" for flower
     envvar_prefix: str
@@ -44,8 +41,7 @@ class CommandSpec:
     spellings: dict[str, OptionSpec]
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     celery_version: str
     global_options: tuple[OptionSpec, ...]
     global_spellings: dict[str, OptionSpec]
@@ -84,7 +80,7 @@ def _tornado_key(spelling: str) -> str:
 
 @cache
 def table() -> Table:
-    text = resources.files("vantage_lint").joinpath("data/celery-options.json").read_text(encoding="utf-8")
+    text = (Path(__file__).parent.parent / "data" / "celery-options.json").read_text(encoding="utf-8")
     raw = json.loads(text)
     global_options = tuple(_spec(o) for o in raw["global"]["options"])
     commands = {}

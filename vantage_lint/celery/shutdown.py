@@ -11,7 +11,7 @@ tests/test_celery_real.py with a real worker under both.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.celery.command import command_words, is_celery
 from vantage_lint.compose.roles import command_written
@@ -29,8 +29,7 @@ EXEC_LAST = frozenset({"bash"})
 NEVER_EXEC = frozenset({"sh", "dash"})
 
 
-@dataclass(frozen=True, slots=True)
-class ShellWrapper:
+class ShellWrapper(NamedTuple):
     shell: str              # "sh", "bash" ...
     shell_word: Word
     exec_used: bool         # `exec celery ...`

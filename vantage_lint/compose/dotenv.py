@@ -32,15 +32,14 @@ import re
 import unicodedata
 from collections import ChainMap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.interpolation import interpolate, references
 from vantage_lint.compose.unknown import as_compose
 from vantage_lint.findings import Finding, Severity, Span, problem
 
 
-@dataclass(frozen=True, slots=True)
-class EnvEntry:
+class EnvEntry(NamedTuple):
     name: str
     value: str  # after quote processing and interpolation
     line: int  # 1-based line of the entry
@@ -50,8 +49,7 @@ class EnvEntry:
     literal: bool  # the raw value references no variable (False when inherited from ``lookup``)
 
 
-@dataclass(frozen=True, slots=True)
-class DotenvIssue:
+class DotenvIssue(NamedTuple):
     message: str
     line: int
     column: int

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.unknown import is_marker, marker
 
 
-@dataclass(frozen=True, slots=True)
-class InterpolationIssue:
+class InterpolationIssue(NamedTuple):
     message: str
     start: int  # offsets of the offending ``$...`` expression in the input text
     end: int
@@ -40,8 +39,7 @@ class InterpolationIssue:
     variable: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class VariableRef:
+class VariableRef(NamedTuple):
     name: str
     start: int  # offsets of the whole ``$VAR`` / ``${...}`` expression
     end: int

@@ -7,10 +7,9 @@ node it came from for positions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, TYPE_CHECKING
 
 from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, child, scalar_text, sub_span
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
     from vantage_lint.shell import Word
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRef:
+class ImageRef(NamedTuple):
     raw: str
     registry: str | None
     repository: str      # path without registry, e.g. "library/redis" or "bitnami/redis"
@@ -53,8 +51,7 @@ def parse_image(raw: str) -> ImageRef:
     return ImageRef(raw, registry, rest.lower(), tag or None, digest or None)
 
 
-@dataclass(frozen=True, slots=True)
-class EnvVar:
+class EnvVar(NamedTuple):
     name: str
     value: str | None           # None: declared without a value (taken from the shell)
     span: Span                  # where the value (or the entry) was written
@@ -70,8 +67,7 @@ class EnvVar:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class Port:
+class Port(NamedTuple):
     host_ip: str | None
     published: str | None       # host port or range; None = random host port
     target: str
@@ -96,8 +92,7 @@ class Port:
         return int(low), int(high or low)
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(NamedTuple):
     type: str                   # bind | volume | tmpfs | npipe | cluster
     source: str | None          # host path (bind) or volume name
     target: str
@@ -110,8 +105,7 @@ class Mount:
         return self.node.span
 
 
-@dataclass(frozen=True, slots=True)
-class Dependency:
+class Dependency(NamedTuple):
     name: str
     condition: str
     short_form: bool
@@ -275,7 +269,8 @@ class Service:
     def env_file_entries(self) -> list[EnvVar]:
         from vantage_lint.compose.dotenv import dotenv_problem, parse_dotenv
 
-        from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
+        from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
+        from vantage_lint.source import is_file
 
         entries: list[EnvVar] = []
         project = self.project

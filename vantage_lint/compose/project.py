@@ -10,21 +10,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vantage_lint.boundary import OUTSIDE_HINT, bad_path, is_file, outside
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.compose.merge import RESET_TAG, merge, strip_resets
+# The file names live in a module of their own: discovery needs them without the loader.
+from vantage_lint.compose.names import DEFAULT_FILES, DEFAULT_OVERRIDE_FILES, default_files, override_file_for, project_files, ENV_TEMPLATES  # noqa: F401
 from vantage_lint.compose.model import Service, build_services
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
 from vantage_lint.compose.unicity import enforce_unicity
 from vantage_lint.compose.unknown import marker
 from vantage_lint.compose.yaml_loader import parse_yaml
 from vantage_lint.findings import Finding, Severity, Span, problem
-from vantage_lint.source import SourceError, SourceFile
+from vantage_lint.source import SourceError, SourceFile, is_file
 
-DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
-# compose-go takes the first of these beside a default-named file, whatever its extension.
-DEFAULT_OVERRIDE_FILES = (
-    "compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml",
-)
 MAX_INCLUDE_DEPTH = 20
 
 Reader = Callable[[Path], SourceFile]
@@ -93,52 +90,6 @@ class Project:
     @property
     def main_path(self) -> str:
         return self.files[0].source.path if self.files else ""
-
-
-def override_file_for(base: Path) -> Path | None:
-    """The override file Compose layers over ``base``: for a default-named base the first
-    existing default override name (any extension, as compose-go), else ``STEM.override.EXT``."""
-    if base.name in DEFAULT_FILES:
-        for name in DEFAULT_OVERRIDE_FILES:
-            if (base.parent / name).is_file():
-                return base.parent / name
-        return None
-    candidate = base.with_name(f"{base.stem}.override{base.suffix}")
-    return candidate if candidate.is_file() else None
-
-
-def default_files(directory: Path) -> list[Path]:
-    """The files ``docker compose`` picks in ``directory``: the first default name plus its override."""
-    for name in DEFAULT_FILES:
-        path = directory / name
-        if path.is_file():
-            override = override_file_for(path)
-            return [path] + ([override] if override else [])
-    return []
-
-
-def project_files(directory: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
-    """The files ``docker compose`` (no ``-f``) uses in ``directory``: ``COMPOSE_FILE`` from the
-    environment, else from ``directory/.env``, split on ``COMPOSE_PATH_SEPARATOR`` (default
-    ``:``) and relative to ``directory``; else the default name and its override."""
-    environ = os.environ if environ is None else environ
-    names = environ.get("COMPOSE_FILE")
-    separator = environ.get("COMPOSE_PATH_SEPARATOR")
-    dotenv = directory / ".env"
-    if (names is None or separator is None) and dotenv.is_file():
-        from vantage_lint.compose.dotenv import parse_dotenv
-        from vantage_lint.source import read_source
-
-        try:  # the bounded reader: a regular file under the size limit, never a FIFO
-            entries, _issues = parse_dotenv(read_source(dotenv, str(dotenv)).text, dict(environ))
-        except (OSError, SourceError):
-            entries = []
-        values = {e.name: e.value for e in entries}
-        names = names if names is not None else values.get("COMPOSE_FILE")
-        separator = separator if separator is not None else values.get("COMPOSE_PATH_SEPARATOR")
-    if names:
-        return [directory / name for name in names.split(separator or os.pathsep) if name]
-    return default_files(directory)
 
 
 def normalized_project_name(name: str) -> str:
@@ -367,7 +318,7 @@ def _interpolation_env(
     from_files: dict[str, str] = {}
     template: str | None = None
     for path in candidates:
-        if env_files is None and not path.is_file():
+        if env_files is None and not is_file(path):
             continue
         from vantage_lint.compose.dotenv import dotenv_problem, parse_dotenv
 
@@ -387,18 +338,13 @@ def _interpolation_env(
     return {**from_files, **environ}, template  # shell variables win
 
 
-# Repositories often ship only a template of their .env; its values are what the authors
-# expect, so without a .env the template stands in (docker compose itself reads only .env).
-ENV_TEMPLATES = (".env.example", ".env.sample", ".env.dist", ".env.template", "env.example", "example.env")
-
-
 def _default_env_file(directory: Path) -> Path:
     env = directory / ".env"
-    if env.is_file():
+    if is_file(env):
         return env
     for name in ENV_TEMPLATES:
         candidate = directory / name
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return env
 

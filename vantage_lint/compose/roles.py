@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 
 from vantage_lint.compose.nodes import ScalarNode, SeqNode
 
@@ -118,8 +117,7 @@ def celery_invocation(service: Service):  # -> CeleryInvocation | None
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class WrittenText:
+class WrittenText(NamedTuple):
     """A string as the command in the container receives it, as far as the file tells: Compose
     variables the linting environment resolves are substituted, unresolved ones stay as written
     (``${WORKERS}``: unknown here) and ``$$`` reads ``$`` (the container expands it).

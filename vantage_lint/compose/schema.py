@@ -36,11 +36,17 @@ def _schema_path() -> Path:
 
 
 @cache
+def static_schema() -> dict[str, Any]:
+    """The schema with its ``unevaluatedProperties`` made static (see below), once per process."""
+    return static_unevaluated(compose_schema())
+
+
+@cache
 def _validator() -> Any:
-    """Built once per process from the schema with its ``unevaluatedProperties`` made static."""
+    """Built once per process, only when a document is not known to be valid."""
     import jsonschema
 
-    schema = static_unevaluated(compose_schema())
+    schema = static_schema()
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
 
@@ -133,7 +139,11 @@ def schema_errors(root: MapNode) -> list[SchemaError]:
     stored = cache.get(digest)
     if isinstance(stored, list):
         return [(list(path), message, key) for path, message, key in stored]
-    errors = _validate(root, view)
+    from vantage_lint.compose.schema_check import is_valid
+
+    # Most files are valid: the small checker says so without jsonschema, which is needed only
+    # to find and describe errors (or when the checker cannot tell).
+    errors = [] if is_valid(static_schema(), view) is True else _validate(root, view)
     cache.put(digest, errors)
     return errors
 

@@ -10,9 +10,10 @@ from vantage_lint.compose.show import show_text
 
 
 def show_compose_text(paths: list[str], settings: Any, inputs: Any, *, origins: bool = False) -> str:
-    from vantage_lint.engine import _Reader, _targets
+    from vantage_lint.engine import _targets
+    from vantage_lint.source import Reader
 
-    reader = _Reader(Path.cwd())
+    reader = Reader(Path.cwd())
     targets = [t for t in _targets([Path(p) for p in paths], inputs, settings, None) if t.kind == "compose"]
     projects = [
         load_project(t.files, reader=reader, environ=inputs.environ, env_files=t.env_files,

@@ -39,7 +39,24 @@ def _composer(pure: bool = False) -> Any:
     return yaml
 
 
+# The last few composed texts: a Compose file is parsed with interpolation by the loader and
+# once more without it when its secrets are collected; the composed tree is only read, never
+# changed, so the second parse reuses it.
+_RECENT_LIMIT = 4
+_recent: dict[str, Any] = {}
+
+
 def _compose(text: str) -> list[Any]:
+    composed = _recent.get(text)
+    if composed is None:
+        composed = _compose_now(text)
+        if len(_recent) >= _RECENT_LIMIT:
+            del _recent[next(iter(_recent))]  # the oldest
+        _recent[text] = composed
+    return composed
+
+
+def _compose_now(text: str) -> list[Any]:
     """Every document of ``text`` (compose-go merges them in order). Compose with the C parser; on its error, ask ruamel's pure-Python parser, which follows
     YAML 1.2 where libyaml does not (a plain ``[no-new-privileges:true]`` in flow context is
     valid YAML 1.2 and Compose reads it). Only a text both reject is a syntax error. The pure

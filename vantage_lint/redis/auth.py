@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from vantage_lint.findings import Span
 from vantage_lint.redis.config import Directive, RedisConfig
@@ -34,8 +35,7 @@ def is_template(value: str) -> bool:
     return any(marker in value for marker in TEMPLATE_MARKERS)
 
 
-@dataclass(frozen=True, slots=True)
-class Password:
+class Password(NamedTuple):
     """A plaintext password of the default user and where it is written (``>`` included)."""
 
     value: str

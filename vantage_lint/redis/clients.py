@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vantage_lint.compose.nodes import Node, ScalarNode, SeqNode
@@ -37,8 +37,7 @@ _WORKER_NAMES = ("worker", "queue", "celery", "beat", "sidekiq", "scheduler", "c
 _QUEUE_PROGRAMS = frozenset({"celery", "rq", "rqworker", "sidekiq", "dramatiq", "huey_consumer", "arq"})
 
 
-@dataclass(frozen=True, slots=True)
-class RedisURL:
+class RedisURL(NamedTuple):
     """One connection URL written in a service."""
 
     client: Service

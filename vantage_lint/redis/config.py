@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, exists, outside
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
@@ -45,7 +45,7 @@ from vantage_lint.redis.directives import (
 )
 from vantage_lint.redis.tokenizer import UNBALANCED, TokenizeError, split_args
 from vantage_lint.redis.units import ascii_lower, parse_memory, string2d, strtoll
-from vantage_lint.source import SourceError, SourceFile
+from vantage_lint.source import SourceError, SourceFile, glob_paths
 
 __all__ = [
     "Directive",
@@ -722,7 +722,7 @@ class _Loader:
                     Severity.WARNING))
                 self.state.reading_file = False
                 return None
-            if not host.exists():
+            if not exists(host):
                 # The mount's host side is missing: Docker puts an empty folder there. VL203
                 # reports it at the volume, where the user must act; not a second finding here.
                 self.state.reading_file = False
@@ -733,9 +733,7 @@ class _Loader:
         if self._refuse_outside(d, target, path):
             return None
         if any(c in target for c in _GLOB_CHARS):
-            import glob  # only for wildcard includes
-
-            paths = [Path(p) for p in sorted(glob.glob(str(path)))]
+            paths = glob_paths(str(path))
         else:
             paths = [path]
         error = None

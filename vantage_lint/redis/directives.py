@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vantage_lint.redis.units import LLONG_MAX, ULLONG, ascii_lower, parse_memory, string2ll, strtoll_in_range
 
@@ -30,8 +29,7 @@ WRONG_ARGS = "wrong number of arguments"
 NOT_BOOL = "argument must be 'yes' or 'no'"
 
 
-@dataclass(frozen=True, slots=True)
-class Table:
+class Table(NamedTuple):
     directives: dict[str, dict[str, Any]]
     aliases: dict[str, dict[str, Any]]  # old name → {"to": new name, "versions": [...]}
     commands: frozenset[str]            # lower-case, subcommands as "container|sub"

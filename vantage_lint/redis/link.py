@@ -21,12 +21,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, TYPE_CHECKING
 
-from vantage_lint.boundary import OUTSIDE_HINT, bad_path, exists, is_file, outside
+from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
 from vantage_lint.findings import Severity, Span, problem
 from vantage_lint.redis.config import RedisConfig, config_from_args, parse_redis_config
+from vantage_lint.source import exists, is_file
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import ImageRef, Mount, Service
@@ -44,8 +45,7 @@ _BITNAMI_CONF_TARGETS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ImageProfile:
+class ImageProfile(NamedTuple):
     """What the image does by itself: where it runs and which compiled defaults it changes."""
 
     kind: str                     # "official" (redis, valkey and look-alikes), "bitnami", "stack"

@@ -14,7 +14,7 @@ The rules (src/sds.c, Redis 7.0):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 UNBALANCED = "Unbalanced quotes in configuration line"
 
@@ -26,8 +26,7 @@ _HEX = "0123456789abcdefABCDEF"
 _PLAIN = re.compile(r"[^ \t\n\r\v\f][^ \t\n\r]*")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One argument: its value and where it was written (``end`` exclusive, quotes included)."""
 
     text: str

@@ -4,8 +4,7 @@ imported only when its format is chosen (rich only for ``text``)."""
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from vantage_lint.engine import Report
@@ -14,8 +13,7 @@ if TYPE_CHECKING:
 FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab", "junit", "rdjson", "checkstyle")
 
 
-@dataclass(slots=True)
-class ReportOptions:
+class ReportOptions(NamedTuple):
     color: bool = False
     quiet: bool = False
     statistics: bool = False

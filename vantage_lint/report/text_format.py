@@ -1,13 +1,14 @@
 """Human output: grouped by file, each finding with a source excerpt, the node underlined,
-and its hint; a summary at the end. Colors only on a terminal (never with NO_COLOR)."""
+and its hint; a summary at the end. Colors only on a terminal (never with NO_COLOR).
+
+Each line is built once as styled pieces. Colored output goes through rich; plain output (off
+a terminal, ``NO_COLOR``, the pre-commit case) is the same text written directly, so rich is
+not even imported for it (a test checks that both give the same characters)."""
 
 from __future__ import annotations
 
 from itertools import groupby
 from typing import TYPE_CHECKING, TextIO
-
-from rich.console import Console
-from rich.text import Text
 
 from vantage_lint.findings import Severity
 from vantage_lint.report import ReportOptions, context_line, statistics_lines, summary_line, template_note
@@ -21,8 +22,22 @@ if TYPE_CHECKING:
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 MAX_EXCERPT = 160
 
+# One output line: (text, style) pieces; style "" is unstyled.
+Line = list[tuple[str, str]]
+
 
 def render(report: Report, out: TextIO, options: ReportOptions) -> None:
+    lines = list(_lines(report, options))
+    if options.color:
+        _write_rich(lines, out, options)
+    else:
+        out.write("".join("".join(text for text, _style in line) + "\n" for line in lines))
+
+
+def _write_rich(lines: list[Line], out: TextIO, options: ReportOptions) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(
         file=out,
         force_terminal=options.color,
@@ -32,53 +47,57 @@ def render(report: Report, out: TextIO, options: ReportOptions) -> None:
         soft_wrap=True,
         width=options.width or 200,
     )
+    for line in lines:
+        console.print(Text.assemble(*((text, style) if style else text for text, style in line)))
+
+
+def _lines(report: Report, options: ReportOptions):
     for path, group in groupby(report.findings, key=lambda f: f.span.path):
-        console.print(Text(line_start(path), style="bold underline"))
+        yield [(line_start(path), "bold underline")]
         source = report.sources.get(path)
         for finding in group:
-            _finding(console, finding, source, options)
-        console.print()
+            yield from _finding(finding, source, options)
+        yield []
     if options.statistics:
         for line in statistics_lines(report):
-            console.print(Text(line_start(line)))
+            yield [(line_start(line), "")]
     if not options.quiet:
         for template in report.env_templates:
-            console.print(Text(line_start(printable(redact(template_note(template))))))
+            yield [(line_start(printable(redact(template_note(template)))), "")]
         where = context_line(report)
         if where:
-            console.print(Text(line_start(printable(redact(where))), style="dim"))
+            yield [(line_start(printable(redact(where))), "dim")]
         style = "bold red" if report.failed else ("yellow" if report.findings else "green")
-        console.print(Text(summary_line(report), style=style))
+        yield [(summary_line(report), style)]
 
 
-def _finding(console: Console, f: Finding, source: SourceFile | None, options: ReportOptions) -> None:
-    head = Text.assemble(
+def _finding(f: Finding, source: SourceFile | None, options: ReportOptions):
+    head: Line = [
         (f"  {f.span.line}:{f.span.column}", "dim"),
-        "  ",
+        ("  ", ""),
         (f"{f.severity.label:<7}", STYLE[f.severity]),
-        " ",
+        (" ", ""),
         (f.code, "bold"),
-        " ",
+        (" ", ""),
         (f"[{f.name}]", "dim"),
-        " ",
-        printable(redact(f.message)),
-    )
+        (" ", ""),
+        (printable(redact(f.message)), ""),
+    ]
     if f.service:
-        head.append(f"  (service {printable(f.service)})", style="dim")
-    console.print(head)
+        head.append((f"  (service {printable(f.service)})", "dim"))
+    yield head
     if options.show_source and source is not None and 1 <= f.span.line <= len(source.line_starts):
         line_text = source.line_text(f.span.line)
         shown = printable(redact_source_line(line_text.expandtabs(1), source.path, source.text))[:MAX_EXCERPT]
-        gutter = f"{f.span.line:>6} | "
-        console.print(Text.assemble((gutter, "blue"), shown))
+        yield [(f"{f.span.line:>6} | ", "blue"), (shown, "")]
         start = max(f.span.column - 1, 0)
         if f.span.end_line == f.span.line:
             width = max(f.span.end_column - f.span.column, 1)
         else:
             width = max(len(line_text.rstrip()) - start, 1)
         width = min(width, max(MAX_EXCERPT - start, 1))
-        console.print(Text.assemble((" " * 6 + " | ", "blue"), " " * start, ("^" * width, STYLE[f.severity])))
-    hint = Text.assemble(("       = ", "blue"), ("hint: ", "bold"), printable(redact(f.hint)))
+        yield [(" " * 6 + " | ", "blue"), (" " * start, ""), ("^" * width, STYLE[f.severity])]
+    hint: Line = [("       = ", "blue"), ("hint: ", "bold"), (printable(redact(f.hint)), "")]
     if f.fix is not None:
-        hint.append(f"  [{f.fix.applicability.value} fix available]", style="green")
-    console.print(hint)
+        hint.append((f"  [{f.fix.applicability.value} fix available]", "green"))
+    yield hint

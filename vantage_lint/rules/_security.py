@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.model import Mount, Service
 from vantage_lint.compose.nodes import Node, ScalarNode, SeqNode
@@ -59,8 +59,7 @@ def capability_items(service: Service, key: str) -> Iterator[tuple[str, ScalarNo
 
 
 # --- security_opt ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SecurityOpt:
+class SecurityOpt(NamedTuple):
     key: str
     value: str
     node: ScalarNode

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from vantage_lint.celery.command import Setting
@@ -42,8 +41,7 @@ LIBRARY_BROKER_VARS = ("CELERY_BROKER_URL", "CELERY_BROKER_READ_URL", "CELERY_BR
 VISIBILITY_TIMEOUT = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class BrokerURL:
+class BrokerURL(NamedTuple):
     service: Service
     url: str            # one URL (a failover list is split on ";")
     host: str | None

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode
@@ -342,8 +342,7 @@ def _host_shown(link: object) -> str:
 
 
 # --- VL204 -------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     severity: Severity
     message: str
     hint: str

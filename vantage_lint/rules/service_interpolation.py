@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.interpolation import interpolate, references
 from vantage_lint.compose.model import Service
@@ -17,8 +17,7 @@ from vantage_lint.shell import SHELLS, basename, split_words
 CONTAINER_VARIABLES = frozenset({"HOSTNAME", "HOME", "PATH", "PWD", "USER"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Text:
+class _Text(NamedTuple):
     node: ScalarNode
     where: str          # "command", "entrypoint" or "healthcheck test"
     shell: bool         # a shell inside the container reads this text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vantage_lint.compose.model import Port, Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
@@ -248,8 +248,7 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
 
 
 # --- VL115 -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Published:
+class _Published(NamedTuple):
     service: Service
     port: Port
     ip: str | None
