@@ -114,6 +114,9 @@ PROD_SHAPES = {
     "a folder name that only contains a word": {"my-dev-tools/docker-compose.yml": BARE},
     # tutor's templates/local/ is its single-server production deployment
     "a folder named local": {"local/docker-compose.yml": BARE},
+    # GeoNode's deployment file: the comment is about one commented-out setting, not the file
+    "a comment that asks to uncomment a setting": {
+        "docker-compose.yml": BARE.replace("    image: redis:7.2\n", "    image: redis:7.2\n    # Uncomment for local development\n    # ports: [\"6379:6379\"]\n")},
     "a comment about one setting": {"docker-compose.yml": BARE.replace(
         "image: redis:7.2", "image: redis:7.2  # no password: recommended only for development")},
     "a comment that asks for changes before production": {"docker-compose.yml":

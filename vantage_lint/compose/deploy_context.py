@@ -45,6 +45,10 @@ _DEV_COMMENT = re.compile(
     r"|\bdo(?: not|n'?t) use (?:this |it )?in production\b",
     re.IGNORECASE,
 )
+# A comment that tells the reader to change a setting ("Uncomment for local development",
+# "set DEBUG=1 for local development") speaks of that setting, not of the file.
+_ABOUT_A_SETTING = re.compile(r"\b(?:un)?comment\b|\bcomment(?:ed)? out\b|\b(?:enable|disable|change|switch)\b|\bset\b",
+                              re.IGNORECASE)
 # Every wording above contains one of these: a cheap test before the regex and the scan.
 _COMMENT_WORDS = ("development", "production", "dev only", "dev-only", "local dev", "for local")
 
@@ -152,9 +156,11 @@ def development_comment(source: SourceFile) -> int | None:
     lowered = source.text.lower()
     if "#" not in lowered or not any(word in lowered for word in _COMMENT_WORDS) or not _DEV_COMMENT.search(lowered):
         return None  # the common case: the wording is nowhere in the file, so no scan at all
-    for line, text in _comment_tokens(source.text):
-        if _DEV_COMMENT.search(text):
-            return line
+    for first, token in _comment_tokens(source.text):
+        # ruamel gathers consecutive comment lines in one token: each line is a remark of its own
+        for offset, text in enumerate(token.split("\n")):
+            if _DEV_COMMENT.search(text) and not _ABOUT_A_SETTING.search(text):
+                return first + offset
     return None
 
 

@@ -246,11 +246,32 @@ def _env_file_problems(project: Project) -> list[Finding]:
                 continue
             seen.add(resolved)
             if not is_file(path):
-                found.append(problem(
-                    "VL003", node.span, f"env file {node.text} not found ({path}); Compose refuses the project",
-                    "Create the file, fix the path, or write `- path: FILE` with `required: false`.",
-                    Severity.ERROR))
+                found.append(_missing_env_file(node, path))
     return found
+
+
+_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tmpl")
+
+
+def _missing_env_file(node: Node, path: Path) -> Finding:
+    """A required env_file that is not there. A `.env`-named file with a template beside it is
+    the deployment's to create (it holds its secrets and is kept out of the repository): Compose
+    refuses the project until then, which is the setup step, not a defect of the file."""
+    templates = [path.with_name(path.name + suffix) for suffix in _TEMPLATE_SUFFIXES]
+    template = next((t for t in templates if is_file(t)), None)
+    envish = path.name.startswith(".env") or path.name.endswith(".env")
+    if envish and template is not None:
+        return problem(
+            "VL003", node.span,
+            f"env file {node.text} is not in the repository ({template.name} is its template): Compose refuses "
+            "the project until the deployment creates it",
+            f"Create {node.text} from {template.name} where the stack runs, or write `- path: {node.text}` with "
+            "`required: false` if the stack starts without it.",
+            Severity.INFO)
+    return problem(
+        "VL003", node.span, f"env file {node.text} not found ({path}); Compose refuses the project",
+        "Create the file, fix the path, or write `- path: FILE` with `required: false`.",
+        Severity.ERROR)
 
 
 def _inactive_dependencies(project: Project) -> list[Finding]:

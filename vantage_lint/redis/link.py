@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, NamedTuple, TYPE_CHECKING
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
@@ -527,36 +527,25 @@ def _host_path(service: Service, source: str, rest: str) -> Path:
 
 
 def _config_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
-    """Compose ``configs:`` of the service as (node, container target, host file or None)."""
-    node = service.get("configs")
-    if not isinstance(node, SeqNode):
-        return []
-    top = service.project.top("configs")
-    result = []
-    for item in node.items:
-        if isinstance(item, ScalarNode):
-            name, target = item.text, None
-        elif isinstance(item, MapNode):
-            name, target = scalar_text(item.get("source")) or "", scalar_text(item.get("target"))
-        else:
-            continue
-        target = posixpath.normpath(target) if target else "/" + name
-        definition = top.get(name) if top is not None else None
-        file = scalar_text(definition.get("file")) if isinstance(definition, MapNode) else None
-        host = None
-        if file:
-            path = Path(file).expanduser()
-            host = path if path.is_absolute() else service.project.directory / path
-        result.append((item, target, host))
-    return result
+    """Compose ``configs:`` of the service as (node, container target, host file or None):
+    mounted at /<name> unless a target is given."""
+    return _file_mounts(service, "configs", lambda name, target: posixpath.normpath(target) if target else "/" + name)
 
 
 def _secret_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
     """Compose ``secrets:`` of the service: mounted at /run/secrets/<name> (or their target)."""
-    node = service.get("secrets")
+    return _file_mounts(service, "secrets",
+                        lambda name, target: posixpath.normpath(posixpath.join("/run/secrets", target or name)))
+
+
+def _file_mounts(service: Service, key: str, place: Callable[[str, str | None], str]
+                 ) -> list[tuple[Any, str, Path | None]]:
+    """The service's ``configs:``/``secrets:`` entries as (node, container path, host file of the
+    top-level definition's ``file:`` or None)."""
+    node = service.get(key)
     if not isinstance(node, SeqNode):
         return []
-    top = service.project.top("secrets")
+    top = service.project.top(key)
     result = []
     for item in node.items:
         if isinstance(item, ScalarNode):
@@ -565,14 +554,13 @@ def _secret_mounts(service: Service) -> list[tuple[Any, str, Path | None]]:
             name, target = scalar_text(item.get("source")) or "", scalar_text(item.get("target"))
         else:
             continue
-        target = posixpath.normpath(posixpath.join("/run/secrets", target or name))
         definition = top.get(name) if top is not None else None
         file = scalar_text(definition.get("file")) if isinstance(definition, MapNode) else None
         host = None
         if file:
             path = Path(file).expanduser()
             host = path if path.is_absolute() else service.project.directory / path
-        result.append((item, target, host))
+        result.append((item, place(name, target), host))
     return result
 
 

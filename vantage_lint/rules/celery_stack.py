@@ -75,6 +75,26 @@ def _raw_span(service: Service, node: ScalarNode, start: int, end: int) -> Span:
     return source.span(offsets[start], offsets[end - 1] + 1)
 
 
+# A name that ends in one of these words holds a setting *about* a secret (AUTH_TYPE,
+# TOKEN_REFRESH_INTERVAL_SECONDS, API_KEY_RATE_LIMIT, MCP_AUTH_PORT), not the secret itself.
+_SETTING_WORDS = frozenset({
+    "TYPE", "MODE", "METHOD", "PROVIDER", "BACKEND", "ENABLED", "DISABLED", "REQUIRED", "PORT", "HOST",
+    "HOSTNAME", "ISSUER", "AUDIENCE", "SCOPE", "SCOPES", "INTERVAL", "SECONDS", "MINUTES", "HOURS", "DAYS",
+    "TTL", "TIMEOUT", "EXPIRY", "EXPIRES", "LIFETIME", "LIMIT", "LENGTH", "ALGORITHM", "HEADER", "FILE",
+    "PATH", "DIR", "URL_PATH", "NAME", "USER", "USERNAME", "LOGIN", "PREFIX", "VERSION", "COUNT", "SIZE",
+})
+# Defaults that are no password whatever the name says.
+_PLAIN_DEFAULTS = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null"})
+
+
+def holds_secret_value(name: str, default: str) -> bool:
+    """Whether ``${name:-default}`` writes a secret: a secret's name that is not a setting about
+    one, with a default that is not a number or a boolean."""
+    if not is_secret_name(name) or name.upper().rsplit("_", 1)[-1] in _SETTING_WORDS:
+        return False
+    return not (default.strip().lower() in _PLAIN_DEFAULTS or default.strip().lstrip("-").isdigit())
+
+
 def _literal_fallback(raw: str) -> list[tuple[str, int, int]]:
     """``(variable, start, end)`` of each ``${SECRET:-literal}`` in ``raw`` (the expression's span)."""
     found = []
@@ -85,7 +105,7 @@ def _literal_fallback(raw: str) -> list[tuple[str, int, int]]:
         for operator in _DEFAULT_OPERATORS:
             if inner.startswith(operator):
                 default = inner[len(operator):]
-                if default and "$" not in default:
+                if default and "$" not in default and holds_secret_value(ref.name, default):
                     found.append((ref.name, ref.start, ref.end))
                 break
     return found
@@ -105,7 +125,9 @@ def literal_fallback_password(service: Service, ctx: RuleContext) -> Iterator[Fi
     Reports every `${NAME:-value}` or `${NAME-value}` in a service whose variable name says
     it holds a secret (`PASSWORD`, `PASS`, `SECRET`, `TOKEN`, `API_KEY`, `AUTH` ...) and whose default is a
     literal: in the environment, the command, the healthcheck and anywhere else in the
-    service. The literal is never printed.
+    service. The literal is never printed. A name that ends in a word for a setting about a
+    secret (`AUTH_TYPE`, `TOKEN_TTL`, `API_KEY_RATE_LIMIT`, `MCP_AUTH_PORT`, `*_PASSWORD_FILE`) or a
+    default that is a number or a boolean is not reported.
 
     ## Why it matters
     When the variable is unset (a new machine, a CI job, a typo in `.env`), Compose uses
