@@ -174,8 +174,8 @@ def celery_acks_late_lost_on_oom(service: Service, ctx: RuleContext) -> Iterator
         return
     if not service.memory_limit:
         return
-    acks = config.get("task_acks_late")
-    if acks is None or _flag(config, "task_acks_late") is not True:
+    acks = _acks_late(config)
+    if acks is None:
         return
     if _flag(config, "task_reject_on_worker_lost") is not False:
         return
@@ -185,6 +185,12 @@ def celery_acks_late_lost_on_oom(service: Service, ctx: RuleContext) -> Iterator
         f"acknowledges late ({_where(acks)}) without task_reject_on_worker_lost: a task whose pool process is "
         "OOM-killed is acknowledged anyway and lost",
     )
+
+
+def _acks_late(config: AppConfig) -> AppSetting | None:
+    """The ``task_acks_late`` setting when the app turns it on (known to be True), else None."""
+    acks = config.get("task_acks_late")
+    return acks if acks is not None and _flag(config, "task_acks_late") is True else None
 
 
 def _limit_path(service: Service) -> tuple[str, ...]:
@@ -254,8 +260,8 @@ def celery_visibility_timeout_too_short(service: Service, ctx: RuleContext) -> I
             f"longer than the Redis visibility timeout ({how}): the waiting message is delivered again and again "
             "and the task runs more than once",
         )
-    acks = config.get("task_acks_late")
-    if acks is None or _flag(config, "task_acks_late") is not True:
+    acks = _acks_late(config)
+    if acks is None:
         return
     hard = intended_limit(view, soft=False)
     if hard is not None and (not known(hard.value) or (number(hard.value) or 0) > 0):
@@ -424,8 +430,8 @@ def celery_acks_late_connection_loss(service: Service, ctx: RuleContext) -> Iter
     config = app_config(view)
     if view is None or config is None:
         return
-    acks = config.get("task_acks_late")
-    if acks is None or _flag(config, "task_acks_late") is not True:
+    acks = _acks_late(config)
+    if acks is None:
         return
     if _flag(config, "worker_cancel_long_running_tasks_on_connection_loss") is not False:
         return
