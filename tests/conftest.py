@@ -49,3 +49,15 @@ def _own_project_cache(request, monkeypatch):
     from vantage_lint import cache
 
     monkeypatch.setattr(cache, "_tool_digest", f"test:{request.node.nodeid}")
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """A result cache of the test's own (VANTAGE_LINT_CACHE_DIR), configured before and after."""
+    from vantage_lint import cache
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("VANTAGE_LINT_CACHE_DIR", str(folder))
+    cache.configure()
+    yield folder
+    cache.configure()

@@ -7,22 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from vantage_lint import cache, lint
 from vantage_lint.registry import _load_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "fixtures" / "vantage"
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("VANTAGE_LINT_CACHE_DIR", str(folder))
-    cache.configure()
-    yield folder
-    cache.configure()
 
 
 def _as_rows(report) -> list[tuple]:

@@ -34,15 +34,6 @@ services:
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("VANTAGE_LINT_CACHE_DIR", str(folder))
-    cache.configure()
-    yield folder
-    cache.configure()
-
-
-@pytest.fixture
 def computed(monkeypatch):
     """How many targets were linted for real (not answered from the cache)."""
     calls: list[str] = []
