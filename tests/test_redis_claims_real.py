@@ -348,11 +348,13 @@ def test_vl229_worker_exits_without_channel_permission(folder, channels, exits):
                 cwd=folder, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(folder)})
         try:
             assert wait_for(lambda: worker.poll() is not None or b" ready." in log.read_bytes(), 120.0)
-            text = log.read_text("utf-8", "replace")
             if exits:
-                assert worker.wait(timeout=30) == 1 and "NoPermissionError" in text
+                # Under load the worker may log "ready." before its first Pub/Sub command fails:
+                # read the log once it has exited.
+                code = worker.wait(timeout=30)
+                assert code == 1 and "NoPermissionError" in log.read_text("utf-8", "replace")
             else:
-                assert worker.poll() is None and "NoPermissionError" not in text
+                assert worker.poll() is None and "NoPermissionError" not in log.read_text("utf-8", "replace")
         finally:
             if worker.poll() is None:
                 worker.terminate()  # by PID: the worker this test started
