@@ -21,7 +21,27 @@ def test_vl004_once_per_unset_variable(tmp_path: Path) -> None:
                                                  "      T: ${TAG}\n      U: ${OTHER}\n"})
     unset = [f for f in project.problems if f.code == "VL004"]
     assert [f.span.line for f in unset] == [3, 6]
-    assert unset[0].message.endswith("(and 1 other use)")
+    assert "(and 1 other use)" in unset[0].message
+    # No .env and no template: the deployment supplies every variable; the linter cannot know.
+    assert {f.severity.label for f in unset} == {"info"}
+    assert unset[0].message.endswith("so it must come from where the stack is deployed")
+
+
+def test_vl004_warns_when_the_env_file_lacks_the_variable(tmp_path: Path) -> None:
+    _, project = _load(tmp_path, {".env": "TAG=1.0\n",
+                                  "compose.yml": 'services:\n  a:\n    image: "x:${TAG}"\n    environment:\n'
+                                                 "      U: ${OTHER}\n"})
+    unset = [f for f in project.problems if f.code == "VL004"]
+    assert [(f.span.line, f.severity.label) for f in unset] == [(5, "warning")]
+    assert unset[0].message == 'variable "OTHER" is not set; Compose substitutes an empty string'
+
+
+def test_vl004_a_template_line_commented_out_is_set_at_deploy_time(tmp_path: Path) -> None:
+    _, project = _load(tmp_path, {".env.example": "# REDIS_PASSWORD=change-me\n# Set the tag below\nTAG=1.0\n",
+                                  "compose.yml": 'services:\n  a:\n    image: "x:${TAG}"\n    command: '
+                                                 "redis-server --requirepass ${REDIS_PASSWORD}\n"})
+    assert [f for f in project.problems if f.code == "VL004"] == []
+    assert "REDIS_PASSWORD" in project.template_names
 
 
 def test_dot_and_root_sources_with_mode_are_binds(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_vantage_stack_gets_exactly_what_it_deserves(monkeypatch):
     assert sorted(found(report)) == [
         ("VL204", "warning"),  # redis-cli ping without -e or a PONG check, and workers wait for service_healthy
         ("VL214", "error"),    # allkeys-lru on the Celery broker
-        ("VL216", "warning"),  # no auth
+        ("VL216", "info"),     # no auth, but published to no port: only its networks reach it
         ("VL221", "warning"),  # io-threads 2 with cpus 1.0
         ("VL223", "info"),     # FLUSHALL & co. open to the default user
         ("VL224", "info"),     # no TLS

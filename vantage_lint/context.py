@@ -18,13 +18,15 @@ class HasSpan(Protocol):
 class RuleContext:
     """Per-rule context: options merged over the rule's defaults, the project, the current service."""
 
-    __slots__ = ("rule", "options", "project", "service_name")
+    __slots__ = ("rule", "options", "project", "service_name", "deploy_context")
 
     def __init__(self, rule: Rule, options: dict[str, Any], project: Any = None):
         self.rule = rule
         self.options = {**rule.default_options, **options}
         self.project = project
         self.service_name: str | None = None
+        # "production" or "development" (compose/deploy_context.py); None when not decided.
+        self.deploy_context: str | None = None
 
     def finding(
         self,

@@ -15,6 +15,12 @@ SKIPPED_DIRS = {
     ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", "__pycache__", ".tox", ".nox",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".vscode",
 }
+# A folder named with a template placeholder (cookiecutter's `{{ cookiecutter.project_slug }}`,
+# copier's `{{ name }}`) holds templates that are rendered before use, not Compose files.
+def _template_folder(name: str) -> bool:
+    return "{{" in name and "}}" in name
+
+
 # Reading a .conf file costs little; still, sniff only plausible ones in a folder walk.
 MAX_SNIFF_BYTES = 64 * 1024
 
@@ -110,7 +116,8 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
             dirnames[:] = []
             continue
         visited.add((stat.st_dev, stat.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not _excluded(current / d, exclude))
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and not _template_folder(d)
+                             and not _excluded(current / d, exclude))
         names = sorted(filenames)
         # Files of this folder already taken, by identity: `compose.yaml -> docker-compose.yml`
         # is one file, linted (and fixed) once, under the name Compose picks first. The same

@@ -129,6 +129,9 @@ def rule_markdown(rule: Rule, level: int = 2) -> str:
         f"- Applies to: {_applies_to(rule)}",
         *([f"- Supersedes: {', '.join(rule.supersedes)} (their finding on the same service is not reported "
            "when this rule reports: one problem, one finding)"] if rule.supersedes else []),
+        *([f"- Recommended preset: reported once per file at info, listing the services that "
+           f"{rule.summarised} (the production preset, or selecting or setting the severity of the "
+           "rule by code or name, reports each service)"] if rule.summarised else []),
         f"- Fix: {fix}",
         f"- Hint: {rule.hint}",
     ]
@@ -162,6 +165,7 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "tier": rule.tier,
         "contexts": list(rule.contexts),
         "supersedes": list(rule.supersedes),
+        "summarised": bool(rule.summarised),
         "category": rule.category,
         "scope": rule.scope,
         "roles": sorted(rule.roles) if rule.roles else None,

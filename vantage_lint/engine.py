@@ -142,7 +142,12 @@ def lint(
         except (OSError, SourceError):
             return None
 
-    return apply_suppressions(report, targets, read)
+    report = apply_suppressions(report, targets, read)
+    from vantage_lint.summary import summarise
+
+    # After suppressions: a suppressed service is not counted, and no suppression goes unused.
+    report.findings = summarise(report.findings, rules, settings)
+    return report
 
 
 def _env_templates(files: dict[str, None], cwd: Path) -> list[str]:
@@ -492,6 +497,7 @@ class _Runner:
 
     def _call(self, rule: Rule, context: RuleContext, subject: object, project: object) -> list[Finding]:
         context.project = project
+        context.deploy_context = self.last_context.context if self.last_context is not None else None
         try:
             return list(rule.check(subject, context))  # type: ignore[misc]
         except Exception as exc:

@@ -61,6 +61,16 @@ class Settings:
             return True
         return weight == 100 or weight == len(rule.code)
 
+    def summarises(self, rule: Rule) -> bool:
+        """Are ``rule``'s findings summarised once per file? Only in the recommended preset, and
+        not when the configuration asks for the rule by its code or name (a selector or a
+        severity): whoever names it wants each finding."""
+        if not rule.summarised or self.preset == "production":
+            return False
+        named = (rule.code, rule.name)
+        return not any(s in named for s in self.select + self.extend_select) and not any(
+            key in self.severity for key in named)
+
     def forced_context(self) -> str | None:
         """The context set by ``--context``/``context:``; None lets the evidence decide. The
         production preset is for deployed stacks, so it implies production unless told otherwise."""

@@ -25,6 +25,13 @@ DEVELOPMENT_WORDS = frozenset({"dev", "devel", "develop", "developer", "developm
 PRODUCTION_WORDS = frozenset({"prod", "production", "deploy", "deployment", "release", "staging", "stage",
                               "swarm", "stack"})
 DEVCONTAINER_FOLDERS = frozenset({".devcontainer", "devcontainer"})
+# A stack that only runs tests (end-to-end, CI, integration, mocks) is no deployment either: it
+# is checked as development. "ci" is a whole word here, never a part of a longer one.
+TEST_WORDS = frozenset({"test", "tests", "testing", "e2e", "ci", "integration", "mock", "mocks"})
+# A demo is shown, not deployed: a file or folder whose name has the word (`flask_celery_demo/`).
+DEMO_WORDS = frozenset({"demo", "demos"})
+TEST_FOLDERS = frozenset({"test", "tests", "testing", "e2e", "integration", "integration-tests",
+                          "integration_tests", ".github", ".gitlab", ".circleci", "ci"})
 # Folder names that say the same, matched whole (a folder "local-llm" or a checkout named
 # "my-dev-tools" says nothing about the files in it). A folder "local" is not one: tutor's
 # templates/local/ is its single-server production deployment.
@@ -119,6 +126,9 @@ def _named(main: str, paths: list[str]) -> DeployContext | None:
         word = _file_word(path, DEVELOPMENT_WORDS)
         if word:
             return DeployContext(main, "development", f"{path} is named for development ({word!r})", "evidence")
+        word = _file_word(path, TEST_WORDS)
+        if word:
+            return DeployContext(main, "development", f"{path} is named for tests ({word!r})", "evidence")
     for path in paths:
         folder = _folder_word(path, PRODUCTION_FOLDERS)
         if folder:
@@ -129,6 +139,13 @@ def _named(main: str, paths: list[str]) -> DeployContext | None:
         if folder:
             return DeployContext(main, "development", f"{path} is in a folder named for development ({folder!r})",
                                  "evidence")
+        folder = _folder_word(path, TEST_FOLDERS)
+        if folder:
+            return DeployContext(main, "development", f"{path} is in a folder of tests or CI ({folder!r})",
+                                 "evidence")
+        demo = _file_word(path, DEMO_WORDS) or _folder_name_word(path, DEMO_WORDS)
+        if demo:
+            return DeployContext(main, "development", f"{path} is named for a demo ({demo!r})", "evidence")
     return None
 
 
@@ -148,6 +165,16 @@ def _folder_word(path: str, folders: frozenset[str]) -> str | None:
     """The name of one of the two folders above the file, when it is a whole word of ``folders``."""
     parent = PurePath(path).parent
     return next((name for name in (parent.name, parent.parent.name) if name.lower() in folders), None)
+
+
+def _folder_name_word(path: str, vocabulary: frozenset[str]) -> str | None:
+    """A word (split at . - _) of one of the two folders above the file, in ``vocabulary``."""
+    parent = PurePath(path).parent
+    for name in (parent.name, parent.parent.name):
+        word = next((w for w in _NAME_SPLIT.split(name.lower()) if w in vocabulary), None)
+        if word:
+            return word
+    return None
 
 
 def development_comment(source: SourceFile) -> int | None:

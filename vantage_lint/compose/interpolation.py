@@ -237,3 +237,11 @@ def _operator(text: str, pos: int, end: int) -> str:
     if char == ":" and pos + 1 < end and text[pos + 1] in "-+?":
         return text[pos : pos + 2]
     return ""
+
+
+def chosen_at_deploy(text: str, env: Mapping[str, str], from_template: frozenset[str] | set[str]) -> list[str]:
+    """The variables of ``text`` whose value the deployment chooses: unset here (so Compose
+    would use the default written in the file) or set only by a template standing in for
+    ``.env`` (``.env.example``: what the authors suggest, not what a deployment uses)."""
+    return list(dict.fromkeys(ref.name for ref in references(text)
+                              if ref.name not in env or ref.name in from_template))

@@ -9,7 +9,10 @@ evidence, strongest first:
 3. ``deploy.replicas: 0`` (or ``scale: 0``): Compose creates no container unless asked;
 4. only under a tool-like profile (``tools``, ``cli``, ``setup``, ``migrate``, ...);
 5. a command that ends (a migration, ``createdb``, ``chown -R``...) with ``restart`` absent,
-   ``"no"`` or ``on-failure``.
+   ``"no"`` or ``on-failure``;
+6. ``restart: "no"`` written out on a service named for a one-shot step (``migrator``,
+   ``setup_or_upgrade``, ``db-init``): the name says what the command, often an image's own
+   script, does.
 
 A restart policy that restarts after a clean exit (``always``, ``unless-stopped``,
 ``deploy.restart_policy.condition: any``) means the author meant it to run on: evidence 2 to 5
@@ -51,6 +54,10 @@ _LONG_RUNNING = frozenset({"celery", "redis-server", "valkey-server", "gunicorn"
                            "nginx", "postgres", "mysqld", "mariadbd", "mongod", "rabbitmq-server", "supervisord",
                            "hypercorn", "uwsgi", "flower", "runserver", "sleep", "tail", "serve", "start"})
 _WORD = re.compile(r"[A-Za-z0-9_.:-]+")
+# Words of a service name (split at - _ .) that name a one-shot step.
+_JOB_NAME_WORDS = frozenset({"migrate", "migrator", "migration", "migrations", "setup", "upgrade", "init",
+                             "bootstrap", "seed", "createbuckets", "provision", "installer"})
+_NAME_SPLIT = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +121,15 @@ def _decide(service: Service) -> Kind:
         how = f'restart: "{restart}"' if restart else "no restart policy"
         key = "command" if service.get("command") is not None else "entrypoint"
         return Kind(JOB, f"its {key} runs {ends} and exits ({how})", at=service.value_span(key))
+    named = _job_name_word(service)
+    if named is not None and (service.restart or "").strip().lower() in ("no", "false"):
+        return Kind(JOB, f'its name says it is a one-shot step ("{named}") and it has restart: "no"',
+                    at=service.value_span("restart"))
     return Kind(SERVICE, "")
+
+
+def _job_name_word(service: Service) -> str | None:
+    return next((w for w in _NAME_SPLIT.split(service.name.lower()) if w in _JOB_NAME_WORDS), None)
 
 
 def _waited_to_complete_by(service: Service) -> str | None:

@@ -11,7 +11,8 @@ from vantage_lint.source import is_file
 # Repositories often ship only a template of their .env; its values are what the authors
 # expect, so without a .env the template stands in (docker compose itself reads only .env;
 # compose.project._default_env_file).
-ENV_TEMPLATES = (".env.example", ".env.sample", ".env.dist", ".env.template", "env.example", "example.env")
+ENV_TEMPLATES = (".env.example", ".env.sample", ".env.dist", ".env.template", "env.example", "env.sample",
+                 "env.template", "env.dist", "example.env")
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 # compose-go takes the first of these beside a default-named file, whatever its extension.
 DEFAULT_OVERRIDE_FILES = (

@@ -61,6 +61,8 @@ class Project:
     profiles: list[str] | None = None
     # The template (.env.example...) read in place of a missing .env, if any.
     env_template: str | None = None
+    # The variables whose value here is the template's (the deployment's .env sets its own).
+    template_names: frozenset[str] = frozenset()
 
     def active_profiles(self) -> set[str]:
         """``--profile`` names, else ``COMPOSE_PROFILES`` (environment, then .env), as Compose."""
@@ -111,6 +113,7 @@ class _Loader:
         self.include_cache: dict[tuple[tuple[Path, ...], tuple[tuple[str, str], ...]], MapNode | None] = {}
         # The project folder: files that the linted files name outside it are never opened.
         self.root: Path | None = None
+        self.template_names: set[str] = set()  # variables a template standing in for .env sets
 
     def refused(self, what: str, target: str, at: Span, folder: Path) -> bool:
         """Report and refuse a path written in a file that may not be opened: a name no file
@@ -189,7 +192,8 @@ def load_project(
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
     loader.root = directory
-    env, template = _interpolation_env(loader, directory, env_files, environ)
+    env, template, env_read = _interpolation_env(loader, directory, env_files, environ)
+    from_template = frozenset(loader.template_names) - frozenset(environ)
     # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
     # known before the files are interpolated, so only the folder counts here).
     env.setdefault("COMPOSE_PROJECT_NAME", normalized_project_name(directory.resolve().name))
@@ -213,11 +217,12 @@ def load_project(
         files=compose_files,
         root=merged,
         env=env,
-        problems=_one_per_unset_variable(loader.problems),
+        problems=_one_per_unset_variable(loader.problems, env_read),
         sources=loader.sources,
         reader=reader,
         profiles=list(profiles) if profiles else None,
         env_template=template,
+        template_names=from_template,
     )
     project.services = build_services(project)
     project.problems.extend(_inactive_dependencies(project))
@@ -246,18 +251,21 @@ def _env_file_problems(project: Project) -> list[Finding]:
                 continue
             seen.add(resolved)
             if not is_file(path):
-                found.append(_missing_env_file(node, path))
+                found.append(_missing_env_file(node, path, project))
     return found
 
 
 _TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tmpl")
 
 
-def _missing_env_file(node: Node, path: Path) -> Finding:
+def _missing_env_file(node: Node, path: Path, project: Project) -> Finding:
     """A required env_file that is not there. A `.env`-named file with a template beside it is
     the deployment's to create (it holds its secrets and is kept out of the repository): Compose
     refuses the project until then, which is the setup step, not a defect of the file."""
-    templates = [path.with_name(path.name + suffix) for suffix in _TEMPLATE_SUFFIXES]
+    # `.env.nginx` beside `.env.nginx.template`, or beside `env.nginx.template` (no dot, so
+    # that the template is not hidden).
+    names = dict.fromkeys([path.name, path.name.lstrip(".")])
+    templates = [path.with_name(name + suffix) for name in names for suffix in _TEMPLATE_SUFFIXES]
     template = next((t for t in templates if is_file(t)), None)
     envish = path.name.startswith(".env") or path.name.endswith(".env")
     if envish and template is not None:
@@ -268,10 +276,30 @@ def _missing_env_file(node: Node, path: Path) -> Finding:
             f"Create {node.text} from {template.name} where the stack runs, or write `- path: {node.text}` with "
             "`required: false` if the stack starts without it.",
             Severity.INFO)
+    if _git_ignored(path, project):
+        return problem(
+            "VL003", node.span,
+            f"env file {node.text} is not in the repository, and a .gitignore keeps it out on purpose: Compose "
+            "refuses the project until the deployment creates it",
+            f"Create {node.text} where the stack runs (document what it holds), or write `- path: {node.text}` "
+            "with `required: false` if the stack starts without it.",
+            Severity.INFO)
     return problem(
         "VL003", node.span, f"env file {node.text} not found ({path}); Compose refuses the project",
         "Create the file, fix the path, or write `- path: FILE` with `required: false`.",
         Severity.ERROR)
+
+
+def _git_ignored(path: Path, project: Project) -> bool:
+    """Does a .gitignore of the checkout list ``path``? Read from the project folder, or from
+    the folder the run started in when the project is inside it (a folder walk's root)."""
+    from vantage_lint.gitignore import ignored
+
+    cwd = getattr(project.reader, "cwd", None)
+    top = project.directory
+    if isinstance(cwd, Path) and project.directory.absolute().is_relative_to(cwd.absolute()):
+        top = cwd
+    return ignored(path, top, project.reader)
 
 
 def _inactive_dependencies(project: Project) -> list[Finding]:
@@ -306,8 +334,10 @@ def _as_map(node: Node) -> MapNode:
     return node
 
 
-def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
-    """VL004 "not set" once per variable, at its first use; the message counts the others."""
+def _one_per_unset_variable(problems: list[Finding], env_read: bool) -> list[Finding]:
+    """VL004 "not set" once per variable, at its first use; the message counts the others.
+    With no env file at all (no ``.env``, no template, no ``--env-file``) every variable comes
+    from where the stack is deployed, which the linter cannot see: information, not a warning."""
     first: dict[str, Finding] = {}
     others: dict[str, int] = {}
     kept: list[Finding] = []
@@ -324,20 +354,26 @@ def _one_per_unset_variable(problems: list[Finding]) -> list[Finding]:
     for name, count in others.items():
         if count:
             first[name].message += f" (and {count} other use{'s' if count > 1 else ''})"
+        if not env_read and first[name].severity == Severity.WARNING:
+            first[name].message += ("; no .env or template in the project sets it, so it must come from where "
+                                    "the stack is deployed")
+            first[name].severity = Severity.INFO
     return kept
 
 
 def _interpolation_env(
     loader: _Loader, directory: Path, env_files: list[Path] | None, environ: dict[str, str]
-) -> tuple[dict[str, str], str | None]:
+) -> tuple[dict[str, str], str | None, bool]:
     """The shell environment plus .env (or --env-file) values; shell variables win. Also the
     path of the template read in place of a missing .env, whose blank values are unknown: the
-    deployment's real .env fills them (see vantage_lint.compose.unknown)."""
+    deployment's real .env fills them (see vantage_lint.compose.unknown); and whether any env
+    file was read at all."""
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
-        return dict(environ), None
+        return dict(environ), None, True
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
     from_files: dict[str, str] = {}
     template: str | None = None
+    read_any = env_files is not None
     for path in candidates:
         if env_files is None and not is_file(path):
             continue
@@ -346,6 +382,7 @@ def _interpolation_env(
         source = loader.read(path, Span(str(path), 1, 1, 1, 1))
         if source is None:
             continue
+        read_any = True
         stands_in = env_files is None and path.name != ".env"
         if stands_in:
             template = source.path
@@ -356,7 +393,34 @@ def _interpolation_env(
         for entry in entries:
             # a later --env-file overrides an earlier one; a template's blank is a placeholder
             from_files[entry.name] = marker(entry.name) if stands_in and entry.value == "" else entry.value
-    return {**from_files, **environ}, template  # shell variables win
+            if stands_in:
+                loader.template_names.add(entry.name)
+        if stands_in:
+            for name in _commented_names(source.text):
+                # `# POSTGRES_PASSWORD=...` in a template: set where it is deployed, like a blank
+                if name not in from_files:
+                    from_files[name] = marker(name)
+                    loader.template_names.add(name)
+    return {**from_files, **environ}, template, read_any  # shell variables win
+
+
+def _commented_names(text: str) -> list[str]:
+    """The variables a template shows commented out (``# NAME=value``): each comment line with
+    its ``#`` removed, read by the .env parser itself; prose comments give no entry."""
+    from vantage_lint.compose.dotenv import parse_dotenv
+
+    names: list[str] = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith("#"):
+            continue
+        body = stripped.lstrip("#").strip()
+        if "=" not in body or " " in body.split("=", 1)[0]:
+            continue  # prose ("# Set this = to ..."), not a commented assignment
+        entries, issues = parse_dotenv(body, {})
+        if len(entries) == 1 and not issues:
+            names.append(entries[0].name)
+    return names
 
 
 def _default_env_file(directory: Path) -> Path:

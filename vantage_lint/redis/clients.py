@@ -35,6 +35,8 @@ BACKEND_FLAGS = frozenset({"--result-backend"})
 _QUEUE_WORDS = ("QUEUE", "RQ_", "SIDEKIQ", "DRAMATIQ", "HUEY", "BULL", "JOBS", "WORKER", "CELERY")
 _WORKER_NAMES = ("worker", "queue", "celery", "beat", "sidekiq", "scheduler", "clock", "cron", "job", "rq")
 _QUEUE_PROGRAMS = frozenset({"celery", "rq", "rqworker", "sidekiq", "dramatiq", "huey_consumer", "arq"})
+# Words of a Redis service's own name that say it holds queues ("broker", "redis_queue").
+_QUEUE_HOST_WORDS = frozenset({"broker", "queue", "queues", "celery", "mq", "jobs", "tasks"})
 
 
 class RedisURL(NamedTuple):
@@ -197,7 +199,15 @@ def redis_role(redis: Service | None) -> str | None:
     for url in urls:
         if url.kind == "backend" or _queue_like(url):
             return None  # results and job queues must not be evicted like a cache
+    if queue_named(redis):
+        return None  # paperless's "broker" is fed through PAPERLESS_REDIS: never a cache
     return "cache"
+
+
+def queue_named(redis: Service) -> bool:
+    """The Redis service's own name says it holds queues ("broker", "redis_queue")."""
+    words = {w for name in redis.host_names for w in re.split(r"[-_.]+", name.lower())}
+    return bool(words & _QUEUE_HOST_WORDS)
 
 
 def _queue_like(url: RedisURL) -> bool:

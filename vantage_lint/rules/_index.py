@@ -88,6 +88,7 @@ def _rule(entry: dict[str, Any]) -> Rule:
         tier=entry["tier"],
         contexts=tuple(entry["contexts"]),
         supersedes=tuple(entry["supersedes"]),
+        summarised=entry["summarised"],
     )
 
 
@@ -110,6 +111,7 @@ def _entry(rule: Rule) -> dict[str, Any]:
         "tier": rule.tier,
         "contexts": list(rule.contexts),
         "supersedes": list(rule.supersedes),
+        "summarised": rule.summarised,
         "doc": rule.doc,
     }
 

@@ -200,6 +200,7 @@ def _auth_in_words(service: Service) -> bool:
     severity=Severity.WARNING,
     hint="Turn on Flower authentication: --basic-auth=user:${FLOWER_PASSWORD} (or FLOWER_BASIC_AUTH), or OAuth with --auth.",
     roles=("flower",),
+    supersedes=("VL113",),
     production=True,
 )
 def flower_unauthenticated(service: Service, ctx: RuleContext) -> Iterator[Finding]:

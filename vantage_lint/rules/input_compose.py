@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePath
+from typing import Any
 
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
 from vantage_lint.compose.project import Project
@@ -138,6 +140,22 @@ def is_overlay(project: Project) -> bool:
     )
 
 
+def _undefined_dependency(project: Project, ctx: RuleContext, name: str, dep: Any) -> Finding:
+    """Compose refuses the project; unless a Compose file beside it defines the service, which
+    makes this file a base meant to be combined with it (``-f``): then that is said, at info."""
+    from vantage_lint.compose.siblings import sibling_defining
+
+    finding = ctx.finding(dep.span, f'service "{name}" depends on undefined service "{dep.name}"',
+                          hint="Define the service or remove it from depends_on.")
+    beside = sibling_defining(project, dep.name)
+    if beside is not None:
+        finding.message += (f'; {beside} beside this file defines "{dep.name}", so this file is meant to be combined '
+                            f"with it (-f {PurePath(project.main_path).name} -f {beside})")
+        finding.hint = f"Run Compose with both files (-f ... -f {beside}), or set COMPOSE_FILE in .env."
+        finding.severity, finding.explicit_severity = Severity.INFO, True
+    return finding
+
+
 def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     if is_overlay(project):
         return
@@ -153,8 +171,7 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
                               hint="Add image: or build: to the service (or to the file it extends).")
         for dep in service.depends_on.values():
             if dep.name not in project.services:
-                yield ctx.finding(dep.span, f'service "{service.name}" depends on undefined service "{dep.name}"',
-                                  hint="Define the service or remove it from depends_on.")
+                yield _undefined_dependency(project, ctx, service.name, dep)
         networks = service.get("networks")
         entries = []
         if isinstance(networks, SeqNode):

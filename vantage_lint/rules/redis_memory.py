@@ -37,7 +37,11 @@ def _limit_text(service: Any) -> str:
 def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports a Redis configuration (a redis.conf or the flags of a service without one) whose
-    `maxmemory` is absent or 0, which means no limit.
+    `maxmemory` is absent or 0, which means no limit: a warning for a cache (it grows with every
+    key it is given), for a container with a memory limit (the kernel kills Redis at the limit)
+    and for a redis.conf linted on its own; information for a Redis service with no container
+    limit whose clients show no cache use (a broker or a store holds what its clients put in it:
+    `maxmemory` is then a safety net).
 
     ## Why it matters
     Redis then takes memory until the container limit (or the host) is exhausted and the
@@ -63,6 +67,15 @@ def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     limit = getattr(service, "memory_limit", None) if service is not None else None
     tail = f" (container limit {_limit_text(service)})" if limit else ""
     state = "maxmemory 0 (no limit)" if conf.get("maxmemory") is not None else "no maxmemory"
+    if service is not None and not limit and redis_role(service) != "cache":  # type: ignore[arg-type]
+        # No wall to hit and no cache to grow: it holds what its clients queue; a safety net.
+        finding = ctx.finding(
+            anchor(conf, "maxmemory"),
+            f"{subject(conf)} has {state} and its container no memory limit: it grows with what its clients "
+            "store until the host runs short, when the kernel's OOM killer ends it",
+        )
+        yield with_severity(finding, Severity.INFO)
+        return
     yield ctx.finding(
         anchor(conf, "maxmemory"),
         f"{subject(conf)} has {state}: it grows until the kernel OOM-kills it{tail}",

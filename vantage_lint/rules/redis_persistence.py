@@ -39,7 +39,7 @@ def defaults_cleared(conf: RedisConfig) -> bool:
 
 def role_of(conf: RedisConfig) -> str | None:
     """``broker``, ``backend``, ``cache`` or None: what the Redis holds, from its clients."""
-    from vantage_lint.redis.clients import clients_of, redis_role
+    from vantage_lint.redis.clients import clients_of, queue_named, redis_role
 
     service = conf.service
     if service is None:
@@ -47,8 +47,12 @@ def role_of(conf: RedisConfig) -> str | None:
     role = redis_role(service)  # type: ignore[arg-type]
     if role is not None:
         return role
-    kinds = {url.kind for url in clients_of(service)}  # type: ignore[arg-type]
-    return "backend" if kinds == {"backend"} else None
+    urls = clients_of(service)  # type: ignore[arg-type]
+    kinds = {url.kind for url in urls}
+    if kinds == {"backend"}:
+        return "backend"
+    # Not a cache, for a reason redis_role saw: job-queue clients, or a name such as "broker".
+    return "queue" if urls or queue_named(service) else None  # type: ignore[arg-type]
 
 
 def persistence_on(conf: RedisConfig) -> bool:
@@ -270,8 +274,9 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     ```
 
     The severity follows what the Redis holds, as VL214 reads it from its clients: a warning
-    for a Celery broker or an unknown role, info for a cache or a result backend (results
-    expire and are written again; a cache is rebuilt).
+    for a Celery broker or a Redis that holds job queues (a queue client, or a service named
+    `broker` or `queue`), info for a cache or a result backend (results expire and are
+    written again; a cache is rebuilt), and info when no client shows what it holds.
 
     ## Fix
     On a server that already holds data, first run `CONFIG SET appendonly yes` on the live
@@ -285,13 +290,17 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     directive = conf.get("appendonly")
     state = f"appendonly {directive.args[0] if directive.args else ''}".strip() if directive else "no appendonly line (default no)"
     role = role_of(conf)
+    tail = ""
+    if role in LOSSY_ROLES:
+        tail = f"; as a {_ROLE_NAMES[role]} it can rebuild what it loses"
+    elif role is None:
+        tail = "; what it holds is not known (no Celery broker or queue client is seen), so this is information"
     finding = ctx.finding(
         anchor(conf, "appendonly"),
-        f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot"
-        + (f"; as a {_ROLE_NAMES[role]} it can rebuild what it loses" if role in LOSSY_ROLES else ""),
+        f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot" + tail,
         fix=directive_fix(conf, "appendonly", "yes", AOF_FIX_TITLE),
     )
-    yield with_severity(finding, Severity.INFO) if role in LOSSY_ROLES else finding
+    yield with_severity(finding, Severity.INFO) if role in LOSSY_ROLES or role is None else finding
 
 
 # --- VL211 -------------------------------------------------------------------------------------

@@ -53,6 +53,11 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     (or an empty one), no `user default` line with a password, no `aclfile`, and the default
     user not `off`. Command-line flags count (`--requirepass`).
 
+    A Redis service that publishes no port (and does not use the host's network) is reported
+    as information: only the containers on its networks can reach it, and VL219 reports a
+    Redis open to the host's network without a password as an error. A standalone redis.conf,
+    whose exposure cannot be seen, is a warning.
+
     ## Why it matters
     Any process that can open a connection to Redis (another container on the network, a
     compromised dependency, a published port) can read every key, flush the database or
@@ -83,7 +88,13 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
         detail, at = "`requirepass` is empty", anchor(conf, "requirepass")
     else:
         detail, at = "no `requirepass`, no user default with a password, no aclfile", anchor(conf)
-    yield ctx.finding(at, f"{subject(conf)} accepts clients without a password ({detail})")
+    finding = ctx.finding(at, f"{subject(conf)} accepts clients without a password ({detail})")
+    service = conf.service
+    if service is not None and not service.ports and (service.text("network_mode") or "").strip() != "host":
+        # Unpublished: only containers on its networks reach it (a published one is VL219).
+        finding.message += "; it publishes no port, so only containers on its networks can connect"
+        finding.severity, finding.explicit_severity = Severity.INFO, True
+    yield finding
 
 
 # --- VL217 -------------------------------------------------------------------------------------
@@ -182,7 +193,7 @@ def redis_requirepass_ignored(conf: RedisConfig, ctx: RuleContext) -> Iterator[F
     severity=Severity.ERROR,
     hint="Require a password, and do not publish 6379 (or bind it to 127.0.0.1:6379:6379).",
     scope="redis",
-    supersedes=("VL113",),
+    supersedes=("VL113", "VL216"),
 )
 def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does

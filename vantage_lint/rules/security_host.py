@@ -132,7 +132,9 @@ def host_namespace(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     chain of joins, by service name or `container_name`) is itself on the host's namespace:
     then the joining service is on the host's namespace too and is reported, naming the chain.
     `cgroup: host` is left out: it is the default on cgroup v1 hosts and exposes only the
-    cgroup tree, not a way in.
+    cgroup tree, not a way in. `network_mode: host` in a development or test stack (see
+    "Presets and context") is a warning: the host is a laptop or a CI runner, whose local
+    services are the developer's own; the other host namespaces stay errors everywhere.
 
     ## Why it matters
     Namespaces are what keep a container's view of the system its own. Sharing the host's
@@ -166,7 +168,12 @@ def host_namespace(service: Service, ctx: RuleContext) -> Iterator[Finding]:
                        f"({key}: {node.text.strip()}), which is the host's: code running in it gets {gain}")
         else:
             message = f'service "{service.name}" uses {key}: host: code running in it gets {gain}'
-        yield ctx.finding(node, message)
+        finding = ctx.finding(node, message)
+        if key == "network_mode" and ctx.deploy_context == "development":
+            # A laptop or a CI runner: its local services are the developer's own.
+            finding.message += " (a development or test stack: a warning here, an error where it is deployed)"
+            finding.severity, finding.explicit_severity = Severity.WARNING, True
+        yield finding
 
 
 # Host directories whose contents control the host; "/run" is where "/var/run" points.

@@ -6,6 +6,8 @@ Also home of two helpers the other service rules share: which services run once
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 from typing import Any
@@ -110,6 +112,7 @@ def _role_hint(service: Service) -> str | None:
     options_schema=IMAGES_OPTION_SCHEMA,
     default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
     contexts=PRODUCTION_ONLY,
+    summarised="have no healthcheck, and their images declare none",
 )
 def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -126,6 +129,10 @@ def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]
     One-shot jobs (see "service kinds" in the README: `x-vantage: {kind: job}`, a service
     waited on with `condition: service_completed_successfully`, `deploy.replicas: 0`, a tool
     profile, a migration command with no restart policy) are exempt: they exit by design.
+
+    In the recommended preset the services of one file that have no healthcheck are reported
+    once, at info, in one finding naming them; a healthcheck switched off in the file is
+    reported on its own, as a warning. The production preset reports every service.
 
     ## Why it matters
     Without a healthcheck Docker only knows whether the process exists: a hung worker or a
@@ -151,11 +158,13 @@ def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]
         if service.healthcheck_disabled:
             node = _disabled_at(service)
             how = "disable: true" if node is check.get("disable") else 'test: ["NONE"]'
-            yield ctx.finding(
+            finding = ctx.finding(
                 node,
                 f'service "{service.name}" disables its healthcheck ({how}): Docker cannot tell whether it works',
                 hint=_role_hint(service) or "Remove the override and define a healthcheck test.",
             )
+            finding.explicit_severity = True  # written in this file: reported on its own
+            yield finding
         return
     if image_healthcheck_known(service, _patterns(ctx)):
         return
@@ -254,7 +263,8 @@ def healthcheck_timing(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     (interval 30s, timeout 30s, retries 3), and reports:
 
     - `timeout` not shorter than `interval`, when at least one of them is written (an
-      `interval: 10s` without `timeout` gets the default 30s timeout);
+      `interval: 10s` without `timeout` gets the default 30s timeout), as information: it
+      slows the detection of a hang, the check still works;
     - `retries` below 1 (Docker ignores it and uses 3);
     - an `interval` under one second.
 
@@ -308,7 +318,10 @@ def healthcheck_timing(service: Service, ctx: RuleContext) -> Iterator[Finding]:
                 at = timeout_node
                 message = (f'service "{name}": healthcheck timeout {_show(timeout_eff)} is not shorter than '
                            f"interval {_show(interval_eff)}")
-            yield ctx.finding(at, message)
+            finding = ctx.finding(at, message + ": a hung probe delays the next one")
+            # Slower detection of a hang, not a check that fails to work: information.
+            finding.severity, finding.explicit_severity = Severity.INFO, True
+            yield finding
     retries_node = check.get("retries")
     if isinstance(retries_node, ScalarNode):
         try:
@@ -342,7 +355,13 @@ def depends_on_not_healthy(service: Service, ctx: RuleContext) -> Iterator[Findi
     """## What it does
     Reports a `depends_on` entry in the short form (a list of names) or with
     `condition: service_started` when the dependency defines a healthcheck (in the Compose
-    file, or by an image listed in `images-with-healthcheck`).
+    file, or by an image listed in `images-with-healthcheck`). The short form is a warning:
+    it is what the user gets without thinking about readiness. `condition: service_started`
+    written out is information: someone chose it, perhaps because the service retries its
+    connections or the dependency takes minutes to become healthy. The short form is also
+    information when nothing shows that the dependant connects to the dependency at start:
+    its environment and command name no host of it (`DATABASE_URL=postgres://db/app`,
+    `API_HOST=api`), and the dependency runs no database, broker or search engine image.
 
     ## Why it matters
     `service_started` only waits for the dependency's container to exist. Redis may still be
@@ -387,7 +406,37 @@ def depends_on_not_healthy(service: Service, ctx: RuleContext) -> Iterator[Findi
         message = (f'service "{service.name}" depends on "{dep.name}" {how}, which only waits for the container to '
                    f'start although "{dep.name}" has a healthcheck')
         fix, note = _healthy_fix(service, dep, patterns)
-        yield ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
+        finding = ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
+        if how != "with condition: service_started" and not connects_at_start(service, target):
+            # Ordering between application services: nothing shows the dependant needs it ready.
+            finding.message += (f' (nothing in "{service.name}" names "{dep.name}" as a host to connect to, and it '
+                                "is not a database or broker: perhaps only ordering)")
+            finding.severity, finding.explicit_severity = Severity.INFO, True
+        if how == "with condition: service_started":
+            # Written out, so chosen: a service that retries on its own may start early on purpose.
+            finding.message += " (written explicitly, so perhaps on purpose)"
+            finding.severity, finding.explicit_severity = Severity.INFO, True
+        yield finding
+
+
+# Images of data services: whoever depends on one connects to it as soon as it starts.
+_DATA_IMAGES = frozenset({"postgres", "postgis", "mysql", "mariadb", "redis", "valkey", "keydb", "redis-stack",
+                          "rabbitmq", "mongo", "elasticsearch", "opensearch", "minio", "memcached", "kafka",
+                          "zookeeper", "cassandra", "clickhouse-server", "nats", "etcd", "timescaledb"})
+_HOST_SPLIT = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def connects_at_start(service: Service, target: Service) -> bool:
+    """Evidence that ``service`` connects to ``target`` when it starts: a data-service image, or
+    one of ``target``'s host names as a word of ``service``'s environment values or command."""
+    image = target.image
+    if image is not None and image.repository.rsplit("/", 1)[-1] in _DATA_IMAGES:
+        return True
+    if target.has_role("redis"):
+        return True
+    names = {n.lower() for n in target.host_names}
+    texts = [v.value for v in service.environment.values() if v.value] + [w.text for w in service.command_words]
+    return any(word.lower() in names for text in texts for word in _HOST_SPLIT.split(text))
 
 
 def _waits_unhealthy(service: Service, patterns: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vantage_lint.compose.interpolation import references
+from vantage_lint.compose.interpolation import chosen_at_deploy, references
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.context import RuleContext
@@ -38,7 +38,8 @@ def unpinned_image(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
     Reports an `image:` without a tag, or with the `latest` tag, and without a `@sha256:`
     digest. The value is read after interpolation, so `myapp:${TAG:-latest}` with `TAG` unset
-    is reported and `myapp:${TAG}` with `TAG=1.4.2` in `.env` passes (with `TAG` unset the
+    is reported (as information: `latest` is only the fallback, the deployment sets `TAG`)
+    and `myapp:${TAG}` with `TAG=1.4.2` in `.env` passes (with `TAG` unset the
     tag is empty: VL004 reports the variable, not this rule). Images built locally are
     skipped: a service with `build:` (its `image:` names what Compose builds and tags),
     `pull_policy: never` or `build`, or the image name another service of the project builds.
@@ -68,7 +69,14 @@ def unpinned_image(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         return  # "app:${TAG}" with TAG unset: VL004 reports the variable, the intent is a pinned tag
     written = f'"{node.raw}" (resolves to "{image.raw}")' if node.raw != image.raw else f'"{image.raw}"'
     problem = "without a tag (which means latest)" if image.tag is None else 'with the mutable "latest" tag'
-    yield ctx.finding(
+    finding = ctx.finding(
         node,
         f'service "{service.name}" uses image {written} {problem}: what runs changes whenever the image is pulled',
     )
+    project = service.project
+    chosen_by = chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
+    if chosen_by:
+        # `app:${TAG:-latest}`: latest is only the fallback; where it is deployed the tag is set.
+        finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the tag)"
+        finding.severity, finding.explicit_severity = Severity.INFO, True
+    yield finding

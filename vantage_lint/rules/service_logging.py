@@ -30,6 +30,7 @@ from vantage_lint.rules.service_health import is_one_shot
     hint='Set logging.options max-size: "10m" and max-file: "3" (or use the local driver).',
     fix=Applicability.UNSAFE,
     contexts=PRODUCTION_ONLY,
+    summarised="have no logging: block (json-file logs without rotation)",
 )
 def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -40,7 +41,11 @@ def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding
     `journald`, `fluentd`, ...). A Compose file cannot see the daemon's `daemon.json`: if the
     host sets rotation there, disable this rule for that host's stacks.
 
-    One-shot jobs (a migration, a bootstrap step; see VL119) are not reported.
+    One-shot jobs (a migration, a bootstrap step; see VL119) are not reported. In the
+    recommended preset the services of one file that have no `logging:` block at all are
+    reported once, at info, in one finding naming them (the daemon may rotate for them); a
+    `logging:` block written without rotation is reported on its own, as a warning. The
+    production preset reports every service.
 
     ## Why it matters
     `json-file` performs no rotation by default: every line a service ever printed stays in
@@ -93,15 +98,16 @@ def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding
     if size_text and size_text != "-1":
         return
     if max_size is not None and size_text == "-1":
-        yield _with_fix(ctx, service, max_size, f'service "{name}" logs with {shown} driver and max-size "-1" (unlimited)')
+        yield _written(_with_fix(ctx, service, max_size,
+                                 f'service "{name}" logs with {shown} driver and max-size "-1" (unlimited)'))
         return
     if max_file is not None and isinstance(options, MapNode):
-        yield _with_fix(ctx, service, 
+        yield _written(_with_fix(ctx, service,
             options.keys["max-file"],
             f'service "{name}" sets max-file "{max_file.plain()}" without max-size: Docker ignores max-file '
             f"and the {shown} log grows without limit",
             hint='Add max-size: "10m" next to max-file.',
-        )
+        ))
         return
     if isinstance(options, MapNode):
         at = logging.keys["options"]
@@ -109,7 +115,15 @@ def missing_log_rotation(service: Service, ctx: RuleContext) -> Iterator[Finding
         at = driver_node.span
     else:
         at = service.span_of("logging")
-    yield _with_fix(ctx, service, at, f'service "{name}" logs with {shown} driver and no max-size: the log is never rotated')
+    yield _written(_with_fix(ctx, service, at,
+                             f'service "{name}" logs with {shown} driver and no max-size: the log is never rotated'))
+
+
+def _written(finding: Finding) -> Finding:
+    """A logging: block the user wrote without rotation: a mistake in this file, reported on
+    its own (only a missing block, which nearly every service has, is summarised)."""
+    finding.explicit_severity = True
+    return finding
 
 
 MAX_SIZE, MAX_FILE = "10m", "3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vantage_lint.compose.interpolation import chosen_at_deploy
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.units import compose_bytes, human_bytes
@@ -20,6 +21,7 @@ from vantage_lint.rules.service_health import is_one_shot
     severity=Severity.WARNING,
     hint='Set deploy.resources.limits.memory and .cpus (e.g. memory: 512M, cpus: "1.0").',
     contexts=PRODUCTION_ONLY,
+    summarised="have no memory or cpus limit",
 )
 def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -28,6 +30,13 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
     `docker compose up`). A limit of `0` means unlimited and is reported too.
 
     One-shot jobs (a migration, a bootstrap step; see VL119) are not reported.
+
+    Nearly every service of nearly every stack has no limits, so in the recommended preset
+    the services of one file are reported once, at info, in one finding that names them.
+    Two cases stay warnings on their own: a Celery worker with no memory limit (it runs
+    whatever the tasks do, and a prefork pool grows with every leak) and a limit written as
+    `0`, which means unlimited (information when a variable sets it, `${CPUS:-0}`: the
+    deployment chooses). The production preset reports every service.
 
     ## Why it matters
     Without a memory limit one leaking process (a Celery task, a Redis without `maxmemory`)
@@ -77,12 +86,24 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
             other = memory_node if missing[0] == "cpus" else cpus_node
             if isinstance(other, ScalarNode):
                 present = f" (its {'memory' if missing[0] == 'cpus' else 'cpus'} limit is {other.text})"
-        yield ctx.finding(
+        finding = ctx.finding(
             service.span_of("deploy", "resources", "limits", missing[0]),
             f'service "{name}" has no {what}{present}',
         )
+        if "memory" in missing and "celery-worker" in service.roles:
+            finding.message += ": a Celery worker runs whatever its tasks do, and one leak takes the host's memory"
+            finding.explicit_severity = True  # a case that matters: never summarised
+        yield finding
+    project = service.project
     for kind, node in zero:
-        yield ctx.finding(node, f'service "{name}" sets its {kind} limit to {node.text}, which means unlimited')
+        finding = ctx.finding(node, f'service "{name}" sets its {kind} limit to {node.text}, which means unlimited')
+        chosen_by = chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
+        if chosen_by:
+            # `cpus: ${WEB_CPUS:-0}`: 0 is the file's fallback; the deployment sets the limit.
+            finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the limit)"
+            finding.severity = Severity.INFO
+        finding.explicit_severity = True
+        yield finding
 
 
 @rule(

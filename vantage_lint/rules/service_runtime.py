@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vantage_lint.compose.interpolation import chosen_at_deploy
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import Node, ScalarNode
 from vantage_lint.context import RuleContext
@@ -163,6 +164,7 @@ def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     summary="A long-running service has no restart policy, so it stays down after a crash or a reboot.",
     severity=Severity.WARNING,
     hint="Add restart: unless-stopped (or deploy.restart_policy).",
+    summarised="have no restart policy",
     fix=Applicability.UNSAFE,
     contexts=PRODUCTION_ONLY,
 )
@@ -175,6 +177,12 @@ def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Findi
     service_completed_successfully`, with `deploy.replicas: 0`, under tool profiles only, or
     when its command runs once and exits (`manage.py migrate`, `createdb`, ...); VL119 names
     the evidence.
+
+    In the recommended preset the services of one file with no restart policy at all are
+    reported once, at info, in one finding naming them; a policy written in the file that
+    never restarts is a warning on its own, and information when a variable sets it
+    (`restart: "${RESTART:-no}"`: the deployment chooses). The production preset reports
+    every service.
 
     ## Why it matters
     `"no"` is Compose's default: when the process crashes, runs out of memory or the Docker
@@ -214,7 +222,17 @@ def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Findi
         at = service.key_span
         message = f'service "{service.name}" has no restart policy: it stays down after a crash or a host reboot'
     fix, note = _restart_fix(service, policy, node)
-    yield ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
+    finding = ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
+    project = service.project
+    chosen_by = (chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
+                 if isinstance(node, ScalarNode) else [])
+    if chosen_by:
+        # `restart: "${RESTART_POLICY:-no}"`: the value here is a default or a template's.
+        finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the policy)"
+        finding.severity = Severity.INFO
+    if node is not None or policy is not None:
+        finding.explicit_severity = True  # written in the file: reported on its own
+    yield finding
 
 
 def _never_restarted(service: Service) -> bool:
