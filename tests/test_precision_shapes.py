@@ -252,3 +252,27 @@ def test_a_demo_folder_is_checked_as_development(tmp_path: Path, monkeypatch) ->
     assert run(["flask_celery_compose_demo/docker-compose.yml"]).contexts[0].reason == \
         "flask_celery_compose_demo/docker-compose.yml is named for a demo ('demo')"
     assert run(["democracy/docker-compose.yml"]).contexts[0].context == "production"  # a word, not a prefix
+
+
+def test_a_provider_key_is_reported_in_a_development_stack_too(tmp_path: Path, monkeypatch) -> None:
+    key = "AKIA" + "Q3EXAMPLE7KEYID9"  # the shape of an AWS access key id, not a real one
+    stack = ("services:\n  app:\n    image: myorg/app:1.0\n    environment:\n"
+             f"      AWS_ACCESS_KEY_ID: {key}\n      DB_PASSWORD: devpassword\n")
+    monkeypatch.chdir(write(tmp_path, {"docker-compose.dev.yml": stack, "docker-compose.prod.yml": stack}))
+    dev = found(run(["docker-compose.dev.yml"]), "VL410")
+    assert [f.message.split(" is set")[0] for f in dev] == ["AWS_ACCESS_KEY_ID"]  # and not DB_PASSWORD
+    assert "(an AWS access key id)" in dev[0].message and key not in dev[0].message
+    prod = found(run(["docker-compose.prod.yml"]), "VL410")
+    assert sorted(f.message.split(" is set")[0] for f in prod) == ["AWS_ACCESS_KEY_ID", "DB_PASSWORD"]
+
+
+def test_a_provider_key_is_masked_in_every_format(tmp_path: Path, monkeypatch) -> None:
+    from vantage_lint.cli import main
+
+    key = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"  # the shape of a GitHub token
+    monkeypatch.chdir(write(tmp_path, {"compose.yaml": (
+        "services:\n  app:\n    image: myorg/app:1.0\n    environment:\n"
+        f"      GIT_CLONE_HELPER: {key}\n    command: [\"sync\", \"--with\", \"{key}\"]\n")}))
+    for fmt in ("text", "json", "sarif", "github", "concise"):
+        assert main(["compose.yaml", "--isolated", "--no-cache", "--format", fmt, "-o", f"out.{fmt}"]) == 1
+        assert key[4:12] not in (tmp_path / f"out.{fmt}").read_text(), fmt

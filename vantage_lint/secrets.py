@@ -203,7 +203,41 @@ def _is_masked(value: str) -> bool:
     return value.endswith(MASK) and len(value) <= len(MASK) + 2 and "*" not in value[:-len(MASK)]
 
 
+# Credentials a provider issues, by the shape it documents for them (the prefixes secret
+# scanners look for): masked wherever they appear, whatever the variable is called, and
+# reported by VL410 even in a development stack.
+PROVIDER_KEYS: tuple[tuple[str, str], ...] = (
+    ("an AWS access key id", r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"),
+    ("a GitHub token", r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("a GitLab token", r"glpat-[A-Za-z0-9_-]{20,}"),
+    ("a Slack token", r"xox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("a Stripe live key", r"(?:sk|rk)_live_[A-Za-z0-9]{20,}"),
+    ("a Google API key", r"AIza[0-9A-Za-z_-]{35}"),
+    ("an Anthropic API key", r"sk-ant-[A-Za-z0-9_-]{32,}"),
+    ("an OpenAI API key", r"sk-(?:proj-)?[A-Za-z0-9_-]{32,}"),
+    ("a SendGrid API key", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
+)
+_PROVIDER = lazy("(?<![A-Za-z0-9_-])(?:" + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(PROVIDER_KEYS))
+                 + ")(?![A-Za-z0-9_-])")
+_PRIVATE_KEY = "-----BEGIN"
+
+
+def provider_key(value: str) -> str | None:
+    """What kind of provider-issued credential ``value`` is (the whole value), or None."""
+    text = value.strip()
+    if text.startswith(_PRIVATE_KEY) and "PRIVATE KEY-----" in text:
+        return "a private key"
+    found = _PROVIDER.fullmatch(text)
+    return PROVIDER_KEYS[int(found.lastgroup[1:])][0] if found and found.lastgroup else None
+
+
+def _provider_spans(text: str) -> Iterator[tuple[int, int]]:
+    for found in _PROVIDER.finditer(text):
+        yield found.start(), found.end()
+
+
 def _spans(text: str, known: tuple[str, ...] = ()) -> Iterator[tuple[int, int]]:
+    yield from _provider_spans(text)
     yield from _url_spans(text)
     yield from _query_spans(text)
     yield from _head_spans(_DIRECTIVE, text)

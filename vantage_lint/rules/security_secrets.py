@@ -13,9 +13,9 @@ from vantage_lint.compose.nodes import ScalarNode, sub_span
 from vantage_lint.compose.project import Project
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
-from vantage_lint.registry import PRODUCTION_ONLY, rule
+from vantage_lint.registry import rule
 from vantage_lint.rules._security import services_phrase
-from vantage_lint.secrets import mask
+from vantage_lint.secrets import mask, provider_key
 
 # A name token that ends in one of these words names a secret: DB_PASSWORD, GITHUBTOKEN,
 # CLIENT_SECRET, SECRETKEY, GITLAB_SECRETS_DB_KEY_BASE. "SECRETARY" or "TOKENIZER" do not end
@@ -37,6 +37,7 @@ _URL_CREDENTIALS = re.compile(
     r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<user>[^:/@\s'\"]*):(?P<password>[^@/\s'\"]+)@"
 )
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
 _BOOLEAN = frozenset({"true", "false", "yes", "no", "on", "off", "0", "1", "y", "n", "none"})
 _FILLER = re.compile(r"^[xX*.?#_-]+$")
 # Known default passwords: still literal secrets (they are what an attacker tries first).
@@ -171,7 +172,6 @@ def _env_entries(service: Service) -> Iterator[EnvVar]:
     hint="Move the value out of the file: reference it as ${VAR} from an untracked .env, or use Compose secrets.",
     scope="project",
     production=True,
-    contexts=PRODUCTION_ONLY,
 )
 def secret_in_environment(project: Project, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -181,6 +181,11 @@ def secret_in_environment(project: Project, ctx: RuleContext) -> Iterator[Findin
     `environment`, and the files listed in `env_file` (reported in the env file, at the line).
     A value written once and used by several services (an anchor, a shared env file) is
     reported once, naming every service. The value is masked in every message.
+
+    In a development stack (see "Presets and context") only a value shaped like a credential a
+    provider issues is reported: an AWS access key id (`AKIA...`), a GitHub, GitLab or Slack
+    token, a Stripe live key, a Google, OpenAI, Anthropic or SendGrid API key, a private key.
+    A development password is a development password; a real key is a leak wherever it is.
 
     Secret names (any case): a name part ending in `PASSWORD`, `PASSWD`, `SECRET` or `TOKEN`
     (`PGPASSWORD`, `CLIENT_SECRET`, also `SECRETKEY`), the pairs `API_KEY` and `PRIVATE_KEY`
@@ -235,14 +240,21 @@ def secret_in_environment(project: Project, ctx: RuleContext) -> Iterator[Findin
     (`POSTGRES_PASSWORD_FILE: /run/secrets/db_password`).
     """
     grouped: dict[tuple[str, int, int, str], tuple[_Written, str]] = {}
+    development = ctx.deploy_context == "development"
     for service in project.services.values():
         for var in _env_entries(service):
             written = _written(service, var)
             if written is None:
                 continue
             found = _classify(written)
-            if found is None:
-                continue
+            issued = provider_key(written.var.value or "") if written.verbatim or not references(written.raw) else None
+            if issued is not None:
+                # Whatever the variable is called (AWS_ACCESS_KEY_ID names no secret word).
+                head = found[1] if found is not None else (
+                    f'{var.name} is set to a literal credential ("{mask((written.var.value or "").strip())}")')
+                found = (written, f"{head} ({issued})")
+            if found is None or (development and issued is None):
+                continue  # nothing, or a development stack's own password: production hardening
             key = (written.span.path, written.span.start, written.span.end, var.name)
             entry = grouped.setdefault(key, (found[0], found[1]))
             if service.name not in entry[0].services:
