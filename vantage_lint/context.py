@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
+
+from vantage_lint.compose.unknown import depends_clause
 
 from vantage_lint.findings import Finding, Fix, Span
 
@@ -34,8 +37,15 @@ class RuleContext:
         hint: str | None = None,
         fix: Fix | None = None,
         service: str | None = None,
+        depends_on: Iterable[str] = (),
     ) -> Finding:
+        """``depends_on``: the variables the deployment supplies that the verdict depends on
+        (compose.unknown.names_in of the values read); the message gets the "depends on ${NAME},
+        set at deploy time" clause and the finding lists them."""
         span = at if isinstance(at, Span) else at.span
+        names = tuple(dict.fromkeys(depends_on))
+        if names:
+            message += depends_clause(names)
         return Finding(
             code=self.rule.code,
             name=self.rule.name,
@@ -46,4 +56,5 @@ class RuleContext:
             service=service if service is not None else self.service_name,
             fix=fix,
             fix_applicability=self.rule.fix,
+            depends_on=names,
         )

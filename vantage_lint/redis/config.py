@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, exists, outside
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
@@ -133,9 +134,15 @@ class RedisConfig:
             return None
         text = " ".join(directive.args)
         entry = directive_info(canonical)
-        if entry is not None and entry["type"] in ("bool", "enum"):
+        if entry is not None and entry["type"] in ("bool", "enum") and not has_unknown(text):
             return text.lower()
         return text
+
+    def unknown(self, canonical: str) -> tuple[str, ...]:
+        """The variables the deployment supplies that the effective value of ``canonical``
+        holds (``--maxmemory ${REDIS_MAXMEMORY}``); empty when it is known or absent."""
+        directive = self.get(canonical)
+        return () if directive is None else names_in(directive.args)
 
     def default(self, canonical: str) -> str | None:
         """The compiled-in default (``CONFIG GET`` of a redis-server 7.0 started without it)."""
@@ -486,6 +493,12 @@ class _Loader:
         directive = Directive(name, canonical_name(name), argv[1:], whole, arg_spans[0], arg_spans[1:],
                               None, from_command_line=True)
         shown = " ".join([argv[0], *(_repr(a) for a in argv[1:])])
+        if any(has_unknown(word) for word in argv):
+            # A value the deployment supplies (compose.unknown): what redis-server makes of it
+            # is not known here. A known name is set, to that unknown value; no VL005 either way.
+            if not has_unknown(argv[0]) and is_accepted(name, self.vkey) and directive_info(name) is not None:
+                self._append(directive)
+            return
         error = self._check(directive)
         if error is None:
             self._append(directive)

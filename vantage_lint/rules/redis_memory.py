@@ -57,8 +57,8 @@ def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     if not checkable(conf):
         return
     value = conf.memory("maxmemory")
-    if value:
-        return
+    if value or conf.unknown("maxmemory"):
+        return  # a size the deployment supplies is no "no limit"
     service = conf.service
     limit = getattr(service, "memory_limit", None) if service is not None else None
     tail = f" (container limit {_limit_text(service)})" if limit else ""

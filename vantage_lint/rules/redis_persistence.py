@@ -280,8 +280,8 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     valkey 8.1 then start from a new, empty AOF and ignore the RDB (Redis issue 12484). The
     unsafe fix adds the line; do the `CONFIG SET` step first.
     """
-    if not checkable(conf) or aof_on(conf):
-        return
+    if not checkable(conf) or aof_on(conf) or conf.unknown("appendonly"):
+        return  # appendonly ${VAR}: the deployment decides
     directive = conf.get("appendonly")
     state = f"appendonly {directive.args[0] if directive.args else ''}".strip() if directive else "no appendonly line (default no)"
     role = role_of(conf)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.redis.auth import auth_of, default_user_commands
@@ -11,6 +12,7 @@ from vantage_lint.redis.clients import connected_services
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, effective, redis_port, subject
 from vantage_lint.registry import PRODUCTION_ONLY, rule
+from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
 
 PLACEHOLDERS = frozenset({
@@ -216,24 +218,32 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     if protected_mode_active(conf):
         return
     bind = conf.get("bind")
-    if bind is not None and bind.args and all(is_loopback(a) for a in bind.args):
+    closed = bind is not None and bind.args and all(is_loopback(a) for a in bind.args if not has_unknown(a))
+    if closed and not conf.unknown("bind"):
         return
     port = redis_port(conf)
     for published in service.ports:  # type: ignore[attr-defined]
         if published.target_port() != port or (published.host_ip and is_loopback(published.host_ip)):
             continue
+        # A host address, bind list or protected-mode the deployment supplies may close it:
+        # reported a level lower, saying on what it depends.
+        unknown = (*names_in([published.host_ip]), *(conf.unknown("bind") if closed else ()),
+                   *conf.unknown("protected-mode"))
         host = published.host_ip or "all interfaces"
         why = ("protected-mode no" if conf.value("protected-mode") == "no"
+               else f"protected-mode {conf.value('protected-mode')}" if conf.unknown("protected-mode")
                else "no config file, and the official image compiles protected mode off" if conf.source is None
                else "protected mode off")
         escalation = ""
         if (conf.version is not None and conf.version < (7, 0)) or effective(conf, "enable-protected-configs") in ("yes", "local"):
             escalation = ", and write files on the server through CONFIG SET dir"
-        yield ctx.finding(
+        finding = ctx.finding(
             published.span,
             f"{subject(conf)} has no password and publishes port {port} on {host} with {why}: anyone who "
             f"reaches the host can read and write every key{escalation}",
+            depends_on=unknown,
         )
+        yield with_severity(finding, Severity.WARNING) if unknown else finding
 
 
 # --- VL220 -------------------------------------------------------------------------------------
