@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from vantage_lint.compose.unknown import depends_clause
 
-from vantage_lint.findings import Finding, Fix, Span
+from vantage_lint.findings import Finding, Fix, Severity, Span
 
 if TYPE_CHECKING:
     from vantage_lint.registry import Rule
@@ -38,10 +38,12 @@ class RuleContext:
         fix: Fix | None = None,
         service: str | None = None,
         depends_on: Iterable[str] = (),
+        severity: Severity | None = None,
     ) -> Finding:
         """``depends_on``: the variables the deployment supplies that the verdict depends on
         (compose.unknown.names_in of the values read); the message gets the "depends on ${NAME},
-        set at deploy time" clause and the finding lists them."""
+        set at deploy time" clause and the finding lists them. ``severity``: this finding's own
+        (a verdict that depends on such a value is reported a level lower)."""
         span = at if isinstance(at, Span) else at.span
         names = tuple(dict.fromkeys(depends_on))
         if names:
@@ -49,7 +51,7 @@ class RuleContext:
         return Finding(
             code=self.rule.code,
             name=self.rule.name,
-            severity=self.rule.severity,
+            severity=severity if severity is not None else self.rule.severity,
             message=message,
             hint=hint or self.rule.hint,
             span=span,
@@ -57,4 +59,5 @@ class RuleContext:
             fix=fix,
             fix_applicability=self.rule.fix,
             depends_on=names,
+            explicit_severity=severity is not None,
         )

@@ -21,6 +21,7 @@ from vantage_lint.rules.celery_options import (
     known,
     number,
     pool,
+    pool_depends,
     seconds,
 )
 
@@ -276,6 +277,7 @@ def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Fi
         view.span(zero) if zero is not None else view.anchor(),
         f'service "{service.name}" runs `{view.program}` without --max-tasks-per-child or '
         f"--max-memory-per-child{app_side}{detail}: its pool processes are never replaced, so leaked memory only grows",
+        depends_on=pool_depends(view),
     )
 
 
@@ -337,6 +339,7 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     yield ctx.finding(
         view.anchor(),
         f'service "{service.name}" runs `{view.program}` with {" and ".join(missing)}: {consequence}',
+        depends_on=pool_depends(view),
     )
 
 
@@ -482,12 +485,12 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
                    f"hard limit {view.show(hard)} ({seconds(hard_s)}): the hard timer starts only when the soft one fires, so "
                    f"tasks run until {seconds(soft_s)}, get SoftTimeLimitExceeded and are killed at once, "
                    "with no time to clean up")
-        yield ctx.finding(view.span(soft), message)
+        yield ctx.finding(view.span(soft), message, depends_on=pool_depends(view))
     else:
         message = (f'service "{service.name}": soft time limit {view.show(soft)} equals the hard limit '
                    f"{view.show(hard)} ({seconds(hard_s)}): the process is killed right after SoftTimeLimitExceeded is "
                    "raised, so tasks get no time to clean up")
-        yield _with_severity(ctx.finding(view.span(soft), message), Severity.WARNING)
+        yield _with_severity(ctx.finding(view.span(soft), message, depends_on=pool_depends(view)), Severity.WARNING)
 
 
 # --- VL308 -----------------------------------------------------------------------------------

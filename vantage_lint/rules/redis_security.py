@@ -12,7 +12,6 @@ from vantage_lint.redis.clients import connected_services
 from vantage_lint.redis.config import RedisConfig
 from vantage_lint.redis.link import anchor, checkable, effective, redis_port, subject
 from vantage_lint.registry import PRODUCTION_ONLY, rule
-from vantage_lint.rules.redis_persistence import with_severity
 from vantage_lint.secrets import mask
 
 PLACEHOLDERS = frozenset({
@@ -237,13 +236,12 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
         escalation = ""
         if (conf.version is not None and conf.version < (7, 0)) or effective(conf, "enable-protected-configs") in ("yes", "local"):
             escalation = ", and write files on the server through CONFIG SET dir"
-        finding = ctx.finding(
+        yield ctx.finding(
             published.span,
             f"{subject(conf)} has no password and publishes port {port} on {host} with {why}: anyone who "
             f"reaches the host can read and write every key{escalation}",
-            depends_on=unknown,
+            depends_on=unknown, severity=Severity.WARNING if unknown else None,
         )
-        yield with_severity(finding, Severity.WARNING) if unknown else finding
 
 
 # --- VL220 -------------------------------------------------------------------------------------

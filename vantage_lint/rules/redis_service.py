@@ -134,6 +134,8 @@ def redis_config_writable(service: Service, ctx: RuleContext) -> Iterator[Findin
     link = link_of(service)
     if link is None or link.mount is None or link.mount.read_only or link.mount.type != "bind":
         return
+    if link.mount.access_unknown:
+        return  # ":${MODE}": the deployment decides
     mount = link.mount
     conf = link.config
     holds_data = conf is not None and _inside(data_dir(conf), mount.target)

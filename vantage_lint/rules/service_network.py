@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from vantage_lint.compose.model import Port, Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.compose.project import Project
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
@@ -235,7 +236,17 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
             what = f'service "{service.name}" publishes Redis port {port.target}'
         else:
             continue
+        if has_unknown(port.target):
+            continue  # "${PORTS}": which port, and where, is the deployment's
         ip = _host_ip(port)
+        # "${REDIS_PORT}:6379" may be "127.0.0.1:6380:6379" at deploy time: said, a level lower.
+        unknown = names_in([port.host_ip, port.published])
+        if unknown and ip is None or has_unknown(ip):
+            yield ctx.finding(
+                port, f"{what} on {ip or 'all host interfaces'} unless the deployment's value names a loopback "
+                f"address ({_port_text(port)})", depends_on=names_in([port.host_ip, port.published]),
+                severity=Severity.INFO)
+            continue
         if ip not in ALL_INTERFACES:
             continue
         if port.published is None:
