@@ -348,25 +348,52 @@ def setting_depends(view: CeleryView, setting: Setting | None) -> tuple[str, ...
     A ``$$VAR`` the container expands is none of them."""
     if setting is None or not isinstance(setting.value, str):
         return ()
-    names = list(names_in([setting.value]))
-    if "$" in setting.value:
-        env = getattr(view.service.project, "env", None) or {}
-        raw = _raw_text(view, setting)
-        names += [ref.name for ref in references(raw) if has_unknown(env.get(ref.name, OPEN))]
+    raw = "" if "$" not in setting.value else (
+        _raw_text(view, setting.part, setting.start, setting.end) if setting.source == "flag" else _raw_env(view, setting))
+    return tuple(_deploy_names(view, setting.value, raw))
+
+
+def options_depend(view: CeleryView) -> tuple[str, ...]:
+    """The variables the deployment supplies that stand among the command's words as words of
+    their own (``celery -A app worker ${WORKER_OPTS}``): Compose splits their values into
+    options, so "the command sets no --concurrency" depends on them."""
+    invocation = view.invocation
+    if invocation is None:
+        return ()
+    names: list[str] = []
+    for word in invocation.arguments:
+        raw = _raw_text(view, word.part, word.start, word.end) if "$" in word.text else ""
+        names += _deploy_names(view, word.text, raw)
     return tuple(dict.fromkeys(names))
 
 
-def _raw_text(view: CeleryView, setting: Setting) -> str:
-    """The text ``setting`` was read from as written in the file, before interpolation."""
+def _deploy_names(view: CeleryView, text: str, raw: str) -> list[str]:
+    """Markers in ``text`` and the variables of ``raw`` (as written) the linting environment
+    leaves unset: a ``$$VAR`` the container expands is none of them."""
+    names = list(names_in([text]))
+    if raw:
+        env = getattr(view.service.project, "env", None) or {}
+        names += [ref.name for ref in references(raw) if has_unknown(env.get(ref.name, OPEN))]
+    return list(dict.fromkeys(names))
+
+
+def _raw_text(view: CeleryView, part: int, start: int, end: int) -> str:
+    """The text at ``start:end`` of command part ``part`` as written in the file, before
+    interpolation."""
     service = view.service
-    if setting.source == "flag" and setting.part >= 0:
+    if part >= 0:
         nodes = [node for key in ("entrypoint", "command") for node in service.argv_parts(key)[1]]
         written = command_written(service)
-        if setting.part < len(nodes) and setting.part < len(written):
-            node, index = nodes[setting.part], written[setting.part].raw_index
+        if part < len(nodes) and part < len(written):
+            node, index = nodes[part], written[part].raw_index
             raw = node.raw if isinstance(node.value, str) else node.text
-            start, end = index[min(setting.start, len(index) - 1)], index[min(setting.end, len(index) - 1)]
-            return raw[start:end]
+            return raw[index[min(start, len(index) - 1)]:index[min(end, len(index) - 1)]]
+    return ""
+
+
+def _raw_env(view: CeleryView, setting: Setting) -> str:
+    """The value of the environment variable ``setting`` was read from, as written."""
+    service = view.service
     if setting.source == "env":
         var = service.environment.get(setting.written)
         node = var.node if var is not None else None

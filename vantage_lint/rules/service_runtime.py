@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import Node, ScalarNode
+from vantage_lint.compose.unknown import names_in
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import (
     edit_is_shared,
@@ -154,6 +155,7 @@ def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     yield ctx.finding(
         service.span_of("user"),
         f'service "{service.name}" sets no user: and vantage-lint cannot tell whether it runs as root: {fact.reason}',
+        depends_on=names_in([fact.reason]),
     )
 
 
