@@ -42,12 +42,14 @@ class RuleContext:
     ) -> Finding:
         """``depends_on``: the variables the deployment supplies that the verdict depends on
         (compose.unknown.names_in of the values read); the message gets the "depends on ${NAME},
-        set at deploy time" clause and the finding lists them. ``severity``: this finding's own
-        (a verdict that depends on such a value is reported a level lower)."""
+        set at deploy time" clause, the finding lists them and, unless ``severity`` says
+        otherwise, is one level below the rule's default (info stays info): it may not hold."""
         span = at if isinstance(at, Span) else at.span
         names = tuple(dict.fromkeys(depends_on))
         if names:
             message += depends_clause(names)
+            if severity is None:
+                severity = Severity(max(Severity.INFO, self.rule.severity - 1))
         return Finding(
             code=self.rule.code,
             name=self.rule.name,

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TYPE_CHECKING
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Severity, Span, problem
 from vantage_lint.redis.config import RedisConfig, config_from_args, parse_redis_config
 from vantage_lint.source import exists, is_file
@@ -375,7 +376,7 @@ def _container_path(service: Service, link: RedisLink, path: str) -> str:
 
 
 def _resolve_file(service: Service, link: RedisLink, path: str) -> None:
-    if "$" in path or "`" in path:
+    if "$" in path or "`" in path or has_unknown(path):  # has_unknown: a value the deployment supplies
         link.problem = "dynamic"
         return
     target = _container_path(service, link, path)

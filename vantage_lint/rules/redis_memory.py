@@ -66,6 +66,7 @@ def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     yield ctx.finding(
         anchor(conf, "maxmemory"),
         f"{subject(conf)} has {state}: it grows until the kernel OOM-kills it{tail}",
+        depends_on=conf.open_options if conf.get("maxmemory") is None else (),
     )
 
 

@@ -290,6 +290,7 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
         f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot"
         + (f"; as a {_ROLE_NAMES[role]} it can rebuild what it loses" if role in LOSSY_ROLES else ""),
         fix=directive_fix(conf, "appendonly", "yes", AOF_FIX_TITLE),
+        depends_on=conf.open_options if directive is None else (),
     )
     yield with_severity(finding, Severity.INFO) if role in LOSSY_ROLES else finding
 

@@ -84,7 +84,8 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
         detail, at = "`requirepass` is empty", anchor(conf, "requirepass")
     else:
         detail, at = "no `requirepass`, no user default with a password, no aclfile", anchor(conf)
-    yield ctx.finding(at, f"{subject(conf)} accepts clients without a password ({detail})")
+    yield ctx.finding(at, f"{subject(conf)} accepts clients without a password ({detail})",
+                      depends_on=conf.open_options)
 
 
 # --- VL217 -------------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
         # A host address, bind list or protected-mode the deployment supplies may close it:
         # reported a level lower, saying on what it depends.
         unknown = (*names_in([published.host_ip]), *(conf.unknown("bind") if closed else ()),
-                   *conf.unknown("protected-mode"))
+                   *conf.unknown("protected-mode"), *conf.open_options)
         host = published.host_ip or "all interfaces"
         why = ("protected-mode no" if conf.value("protected-mode") == "no"
                else f"protected-mode {conf.value('protected-mode')}" if conf.unknown("protected-mode")
@@ -240,7 +241,7 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
             published.span,
             f"{subject(conf)} has no password and publishes port {port} on {host} with {why}: anyone who "
             f"reaches the host can read and write every key{escalation}",
-            depends_on=unknown, severity=Severity.WARNING if unknown else None,
+            depends_on=unknown,
         )
 
 
@@ -300,6 +301,7 @@ def redis_bind_loopback_only(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
             f"{subject(conf)} runs in protected mode with no password, so it refuses {names} connecting from "
             "other containers (DENIED Redis is running in protected mode)",
             hint="Set a password (protected mode then stops applying), or protected-mode no behind a private network.",
+            depends_on=conf.open_options,
         )
 
 
@@ -420,4 +422,5 @@ def redis_tls_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     value = conf.value("tls-port")
     if value not in (None, "0"):
         return
-    yield ctx.finding(anchor(conf, "tls-port"), f"{subject(conf)} has no tls-port: passwords and data cross the network in plain text")
+    yield ctx.finding(anchor(conf, "tls-port"), f"{subject(conf)} has no tls-port: passwords and data cross the network in plain text",
+                      depends_on=conf.open_options if value is None else ())

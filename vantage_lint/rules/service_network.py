@@ -244,8 +244,7 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
         if unknown and ip is None or has_unknown(ip):
             yield ctx.finding(
                 port, f"{what} on {ip or 'all host interfaces'} unless the deployment's value names a loopback "
-                f"address ({_port_text(port)})", depends_on=names_in([port.host_ip, port.published]),
-                severity=Severity.INFO)
+                f"address ({_port_text(port)})", depends_on=names_in([port.host_ip, port.published]))
             continue
         if ip not in ALL_INTERFACES:
             continue
