@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from vantage_lint.compose.model import parse_image
-from vantage_lint.compose.unknown import has_unknown
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.images.build import Build, service_build
 from vantage_lint.images.dockerfile import Command, Stage
 from vantage_lint.images.known import KnownImage, known_images, lookup
@@ -174,6 +174,16 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
                     by_entrypoint=True)
     return Fact(ROOT, f'the entrypoint of {via} switches to {entry.user_to} only when the command starts with '
                       f'{entry.trigger}, and this command starts with "{first}"')
+
+
+def reason_depends(service: Service, reason: str) -> tuple[str, ...]:
+    """The variables the deployment supplies that an unknown fact's ``reason`` names, except one
+    that only sets the image's tag: the image tables go by name, so a tag changes nothing."""
+    image = service.image
+    tag_only: set[str] = set()
+    if image is not None:
+        tag_only = set(names_in([image.tag, image.digest])) - set(names_in([image.registry, image.repository]))
+    return tuple(name for name in names_in([reason]) if name not in tag_only)
 
 
 def image_user(service: Service) -> Fact:
