@@ -73,6 +73,15 @@ CASES = [
     ("worker options", "services:\n" + WORKER + "    command: celery -A proj worker {V}\n", "CELERY_WORKER_OPTS",
      ["VL301", "VL302", "VL305", "VL312"], {"VL301"},
      {"VL302": Severity.INFO, "VL305": Severity.INFO, "VL312": Severity.INFO}),
+    ("option values", "services:\n" + WORKER + "    command: celery -A proj worker -P {V} --soft-time-limit {V} "
+     "--max-memory-per-child {V} --prefetch-multiplier {V}\n", "CELERY_VALUE", ["VL301", "VL307", "VL320"],
+     {"VL301", "VL307", "VL320"}, {}),
+    ("broker host", "services:\n" + REDIS + WORKER + "    command: celery -A proj worker\n"
+     "    environment: {{CELERY_BROKER_URL: \"redis://{V}:6379/0\"}}\n", "BROKER_HOST", ["VL316"], {"VL316"}, {}),
+    ("node name", "services:\n" + WORKER + "    command: celery -A proj worker -n {V}\n    deploy: {{replicas: 3}}\n",
+     "NODE_NAME", ["VL324"], {"VL324"}, {}),
+    ("force root", "services:\n" + WORKER + "    command: celery -A proj worker\n"
+     "    environment: {{C_FORCE_ROOT: \"{V}\", CELERY_ACCEPT_CONTENT: pickle}}\n", "FORCE_ROOT", ["VL322"], {"VL322"}, {}),
     ("stop signal", "services:\n" + WORKER + "    command: celery -A proj worker --concurrency=2\n    stop_signal: \"{V}\"\n",
      "STOP_SIGNAL", ["VL319"], {"VL319"}, {}),
 ]

@@ -76,7 +76,7 @@ def _parse(service: Service, setting: Setting, value: str) -> list[BrokerURL]:
         scheme = parts.scheme.lower()
         if scheme not in BROKER_SCHEMES:
             continue
-        if host is not None and ("$" in host or "{" in host or "`" in host):
+        if host is not None and ("$" in host or "{" in host or "`" in host or has_unknown(host)):
             host = None     # set through a variable the file does not resolve
         urls.append(BrokerURL(service, url, host or None, scheme, setting, offset))
     return urls

@@ -650,7 +650,7 @@ def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Find
 def _templated_word(service: Service, word: object) -> bool:
     """The word is a variable: ``$$VAR`` for the container's shell, or ``${VAR}`` substituted by Compose."""
     text = getattr(word, "text", "")
-    if "$" in text:
+    if "$" in text or has_unknown(text):
         return True
     nodes = service.command_nodes
     part = getattr(word, "part", -1)
