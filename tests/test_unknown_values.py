@@ -205,3 +205,12 @@ def test_the_result_cache_keeps_the_names(tmp_path):
     finding = run([tmp_path], select=["VL219"]).findings[0]
     again = decode_finding(json.loads(json.dumps(encode_finding(finding))))
     assert again.depends_on == ("REDIS_BIND",) and again.severity is Severity.WARNING and again.explicit_severity
+
+
+def test_the_production_preset_does_not_raise_a_verdict_that_may_not_hold(tmp_path):
+    (tmp_path / "compose.yml").write_text(
+        "services:\n  redis:\n    image: redis:7.2\n    command: redis-server --requirepass ${REDIS_PASSWORD:?}\n"
+        "    ports: [\"${REDIS_HOST_PORT:?}:6379\", \"6380:6379\"]\n")
+    found = run([tmp_path], select=["VL113"], preset="production").findings
+    by_port = {f.depends_on: f.severity for f in found}
+    assert by_port == {("REDIS_HOST_PORT",): Severity.INFO, (): Severity.ERROR}
