@@ -191,7 +191,9 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     Reports a Redis service with no auth whose Redis port is published on a non-loopback host
     address while protected mode is off: `protected-mode no`, no config file (the official
     image compiles protected mode off), or Redis 6 with a `bind` line (which switched it off
-    before 7.0). A `bind` limited to loopback keeps it unreachable and passes.
+    before 7.0). A `bind` limited to loopback keeps it unreachable and passes. When the host
+    address, `bind`, `protected-mode` or extra flags come from a variable the deployment sets
+    (`"${REDIS_BIND}:6379:6379"`), the finding is a warning that names the variable.
 
     ## Why it matters
     Anyone who can reach the host's port can read, change or delete every key, and

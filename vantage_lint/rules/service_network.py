@@ -204,7 +204,10 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
     Reports a published port of a Redis service (or any port whose container side is 6379)
     or of a Flower service, when it binds all interfaces: no host IP, `0.0.0.0`, `::`, or a
     bare container port (`"6379"`), which gets a random host port on all interfaces.
-    `127.0.0.1:` and `[::1]:` pass, as does any other explicit address.
+    `127.0.0.1:` and `[::1]:` pass, as does any other explicit address. A host part the
+    deployment supplies (`"${REDIS_BIND}:6379:6379"`, `"${REDIS_HOST_PORT}:6379"`, which may
+    hold `127.0.0.1:6380`) is reported at info, saying on which variable it depends; a whole
+    port spec from a variable is not judged.
 
     ## Why it matters
     Other containers reach Redis and Flower over the Compose network; publishing is only for
@@ -243,8 +246,8 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
         unknown = names_in([port.host_ip, port.published])
         if unknown and ip is None or has_unknown(ip):
             yield ctx.finding(
-                port, f"{what} on {ip or 'all host interfaces'} unless the deployment's value names a loopback "
-                f"address ({_port_text(port)})", depends_on=names_in([port.host_ip, port.published]))
+                port, f"{what} with a host part the deployment supplies ({_port_text(port)}): on every host "
+                "interface unless it names a loopback address", depends_on=names_in([port.host_ip, port.published]))
             continue
         if ip not in ALL_INTERFACES:
             continue
