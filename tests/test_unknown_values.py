@@ -214,3 +214,12 @@ def test_the_production_preset_does_not_raise_a_verdict_that_may_not_hold(tmp_pa
     found = run([tmp_path], select=["VL113"], preset="production").findings
     by_port = {f.depends_on: f.severity for f in found}
     assert by_port == {("REDIS_HOST_PORT",): Severity.INFO, (): Severity.ERROR}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_the_same_unknown_port_twice_collides_whatever_it_is(tmp_path, form):
+    text = ("services:\n  api:\n    image: myapp:1.4.2\n    ports: [\"{V}:8000\"]\n"
+            "  admin:\n    image: myapp:1.4.2\n    ports: [\"{V}:8001\"]\n")
+    found = run([_project(tmp_path, text, "API_PORT", form)], select=["VL115"]).findings
+    assert [(f.service, f.severity, f.depends_on) for f in found] == [("admin", Severity.ERROR, ())]
+    assert "whatever the deployment sets" in found[0].message and "${API_PORT}" in found[0].message

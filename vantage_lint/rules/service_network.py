@@ -324,12 +324,33 @@ def duplicate_published_port(project: Project, ctx: RuleContext) -> Iterator[Fin
     Give each service its own host port (or host IP).
     """
     seen: list[_Published] = []
+    # Host parts the deployment supplies, by their written text: the same text twice is the
+    # same address and port whatever its value ("${API_PORT}:8000" in two services).
+    symbolic: dict[tuple[str | None, str, str], tuple[Service, Port]] = {}
     for service in project.services.values():
         if service.get("network_mode") is not None:
             continue
         for port in service.ports:
             published = port.published_range()
             if published is None:
+                if not has_unknown(port.published):
+                    continue
+                key = (port.host_ip, str(port.published), port.protocol)
+                if key not in symbolic:
+                    symbolic[key] = (service, port)
+                    continue
+                other, earlier_port = symbolic[key]
+                if can_run_together(other, service):
+                    whose = "it already publishes" if other is service else f'service "{other.name}" publishes'
+                    ip = _host_ip(port)
+                    yield ctx.finding(
+                        port,
+                        f'service "{service.name}" publishes host port {port.published}/{port.protocol}'
+                        f"{f' on {ip}' if ip else ''}, which {whose} too ({_port_text(earlier_port)} at "
+                        f"{_where(earlier_port.span)}): whatever the deployment sets, the second container fails "
+                        "to start",
+                        service=service.name,
+                    )
                 continue
             entry = _Published(service, port, _host_ip(port), published[0], published[1])
             for earlier in seen:
