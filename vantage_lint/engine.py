@@ -554,8 +554,8 @@ def _finish(findings: list[Finding], rules: RuleSet, settings: Settings) -> list
                 finding.fix_applicability = rule.fix
             if not finding.explicit_severity:
                 finding.severity = settings.severity_for(rule)
-            elif settings.preset == "production" and rule.production:
-                finding.severity = Severity.ERROR
+            elif settings.preset == "production" and rule.production and not finding.depends_on:
+                finding.severity = Severity.ERROR  # (a verdict that may not hold keeps its lower level)
             for key in (rule.code, rule.name):
                 if key in settings.severity:
                     finding.severity = settings.severity[key]

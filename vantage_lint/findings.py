@@ -85,6 +85,9 @@ class Finding:
     # Every service this one written line concerns, when anchors, merge keys or ``extends`` fan
     # it out to several (the engine merges their findings into this one); else empty.
     services: tuple[str, ...] = ()
+    # Variables the deployment supplies (unset here, or ${VAR:?}) that the verdict depends on:
+    # the message says so (compose.unknown.depends_clause); JSON and SARIF list the names.
+    depends_on: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:

@@ -150,7 +150,7 @@ def _names(text: str, name: str) -> bool:
 
 # Every field of Finding, in order; a test fails when Finding gains one this codec does not know.
 FINDING_FIELDS = ("code", "name", "severity", "message", "hint", "span", "service", "fix",
-                  "fix_applicability", "fingerprint", "explicit_severity", "services")
+                  "fix_applicability", "fingerprint", "explicit_severity", "services", "depends_on")
 
 
 def encode_finding(f: Finding) -> list[Any]:
@@ -161,11 +161,11 @@ def encode_finding(f: Finding) -> list[Any]:
     return [f.code, f.name, int(f.severity), f.message, f.hint,
             [s.path, s.line, s.column, s.end_line, s.end_column, s.start, s.end],
             f.service, fix, f.fix_applicability.value if f.fix_applicability is not None else None,
-            f.fingerprint, f.explicit_severity, list(f.services)]
+            f.fingerprint, f.explicit_severity, list(f.services), list(f.depends_on)]
 
 
 def decode_finding(row: list[Any]) -> Finding:
-    code, name, severity, message, hint, span, service, fix, applicability, fingerprint, explicit, services = row
+    code, name, severity, message, hint, span, service, fix, applicability, fingerprint, explicit, services, depends = row
     decoded_fix = None
     if fix is not None:
         title, edits, fix_applicability = fix
@@ -174,5 +174,5 @@ def decode_finding(row: list[Any]) -> Finding:
         code=code, name=name, severity=Severity(severity), message=message, hint=hint, span=Span(*span),
         service=service, fix=decoded_fix,
         fix_applicability=Applicability(applicability) if applicability is not None else None,
-        fingerprint=fingerprint, explicit_severity=explicit, services=tuple(services),
+        fingerprint=fingerprint, explicit_severity=explicit, services=tuple(services), depends_on=tuple(depends),
     )

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Span
 from vantage_lint.source import SourceFile
 
@@ -656,7 +657,7 @@ def read_app(finder: ModuleFinder, spec: str, environ: Mapping[str, str],
             if found is not None and found.args:
                 variable = evaluator(found.args[0])
                 target = environ.get(variable) if isinstance(variable, str) else None
-                if target and "$" not in target:
+                if target and "$" not in target and not has_unknown(target):
                     config_source = (ast.Constant(target), None, found)
                 else:
                     config.mark_incomplete(f"config_from_envvar({show_value(variable)}) names a module the "
@@ -802,7 +803,7 @@ def _read_source(reading: _Reading, module: str, source: SourceFile, tree: ast.M
         target, _, attribute = value.partition(":")
         if target == "django.conf" and attribute == "settings":
             settings_module = environ.get("DJANGO_SETTINGS_MODULE") or config.django_settings
-            if settings_module and "$" not in settings_module:
+            if settings_module and "$" not in settings_module and not has_unknown(settings_module):
                 config.django_settings = settings_module
                 if not read_settings(reading, settings_module, namespace, into):
                     config.mark_incomplete(f"the Django settings module {settings_module} is not in the project")

@@ -25,6 +25,7 @@ from vantage_lint.celery.options import (
     suggest_subcommand,
     table,
 )
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Span
 from vantage_lint.shell import SHELLS, Word, basename, script_commands, simple_commands, split_words
 
@@ -201,7 +202,8 @@ def _command(state: _State, subcommand: str) -> str | None:
     if not state.arguments:
         return None
     word = state.arguments[0]
-    if spec.arguments[:1] == ("command",) and spec.commands and "$" not in word.text and word.text not in spec.commands:
+    if (spec.arguments[:1] == ("command",) and spec.commands and "$" not in word.text and not has_unknown(word.text)
+            and word.text not in spec.commands):
         state.problem([word], "unknown-command",
                       f"Command {word.text} not recognized by `celery {subcommand}`.",
                       closest(word.text, list(spec.commands)))
@@ -279,8 +281,8 @@ def _click_option(
 
 def _value(state: _State, spec: OptionSpec, value: str, words: list[Word], *, tornado: bool = False) -> None:
     state.record(spec, value, words, tornado=tornado)
-    if "$" in value or "`" in value:
-        return      # an unexpanded variable: its value is unknown here
+    if "$" in value or "`" in value or has_unknown(value):
+        return      # an unexpanded variable or one the deployment sets: its value is unknown here
     if spec.choices is not None:
         allowed = spec.choices if spec.case_sensitive else tuple(c.upper() for c in spec.choices)
         if (value if spec.case_sensitive else value.upper()) not in allowed:

@@ -104,6 +104,16 @@ class Mount(NamedTuple):
     def span(self) -> Span:
         return self.node.span
 
+    @property
+    def access_unknown(self) -> bool:
+        """Read-only or not is a value the deployment supplies (``./x:/x:${MODE}``,
+        ``read_only: ${RO}``): ``read_only`` is then no verdict."""
+        node = self.node
+        if self.long_syntax:
+            return isinstance(node, MapNode) and UNKNOWN_OPEN in (scalar_text(node.get("read_only")) or "")
+        text = node.text if isinstance(node, ScalarNode) else ""
+        return UNKNOWN_OPEN in text.rpartition(self.target)[2] if self.target else False
+
 
 class Dependency(NamedTuple):
     name: str

@@ -12,6 +12,7 @@ from typing import Any
 
 from vantage_lint.compose.casts import cast_string
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding
 
@@ -135,7 +136,7 @@ def schema_errors(root: MapNode) -> list[SchemaError]:
     from vantage_lint import cache
 
     view = schema_view(root)
-    digest = cache.key("compose-schema-v2", _schema_digest().encode() + repr(view).encode())
+    digest = cache.key("compose-schema-v3", _schema_digest().encode() + repr(view).encode())
     stored = cache.get(digest)
     if isinstance(stored, list):
         return [(list(path), message, key) for path, message, key in stored]
@@ -153,6 +154,8 @@ def _validate(root: MapNode, view: Any) -> list[SchemaError]:
     for error in _validator().iter_errors(view):
         if _only_duplicates(error):
             continue  # Compose accepts it (later entries win): VL127 names the duplicate
+        if _from_unknown(error):
+            continue  # the deployment's value may well be valid: no verdict from it
         error = _deepest(error)
         path = list(error.absolute_path)
         described = _describe(error, _locate(root, path), path)
@@ -180,6 +183,30 @@ def _only_duplicates(error: Any) -> bool:
         branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(sub)
     has_mapping = any(isinstance(b, dict) and b.get("type") == "object" for b in error.validator_value)
     return has_mapping and any(all(e.validator == "uniqueItems" for e in errs) for errs in branches.values())
+
+
+# Keywords a value could fail only by what it is: a value the deployment supplies decides them.
+_VALUE_KEYWORDS = frozenset({"type", "enum", "const", "pattern", "format", "minimum", "maximum",
+                             "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"})
+_BRANCH_KEYWORDS = frozenset({"oneOf", "anyOf", "allOf", "not"})
+
+
+def _from_unknown(error: Any) -> bool:
+    """An error on a value that holds an unknown marker (compose.unknown), or on a oneOf/anyOf
+    whose instance holds one: ``condition: ${COND}`` is not known to be outside the enum."""
+    if error.validator in _VALUE_KEYWORDS:
+        return has_unknown(error.instance)
+    return error.validator in _BRANCH_KEYWORDS and _holds_unknown(error.instance)
+
+
+def _holds_unknown(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_unknown(value)
+    if isinstance(value, dict):
+        return any(_holds_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_unknown(v) for v in value)
+    return False
 
 
 def _deepest(error: Any) -> Any:

@@ -12,6 +12,7 @@ shows what Compose's ``config`` would print here, an empty string.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # Private-use characters: ordinary to every tokenizer and valid in a path (a NUL would make
 # os.stat raise), and never written in a Compose file by hand.
@@ -40,6 +41,25 @@ def unknown_names(text: str) -> list[str]:
 def as_written(text: str) -> str:
     """``text`` with each marker shown as the ``${NAME}`` the user wrote."""
     return _MARKER.sub(lambda m: "${" + m.group(1) + "}", text) if _OPEN in text else text
+
+
+def names_in(texts: Iterable[object]) -> tuple[str, ...]:
+    """The variables whose markers ``texts`` hold, each once, in order of appearance."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        if has_unknown(text):
+            seen.update(dict.fromkeys(unknown_names(text)))  # type: ignore[arg-type]
+    return tuple(seen)
+
+
+def depends_clause(names: Iterable[str]) -> str:
+    """The clause a finding adds when its verdict depends on values the deployment supplies:
+    `` (depends on ${A} and ${B}, set at deploy time)``; empty without names."""
+    shown = ["${" + name + "}" for name in names]
+    if not shown:
+        return ""
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return f" (depends on {listed}, set at deploy time)"
 
 
 def as_compose(text: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, scalar_text
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.images.dockerfile import Dockerfile, Stage, parse_dockerfile
 from vantage_lint.source import SourceError
 
@@ -107,7 +108,7 @@ def _read_build(service: Service, node: Node) -> Build:
     else:
         return Build(node, None, "the build", unreadable="build: is neither a path nor a mapping")
     args = _build_args(service, args_node)
-    remote = "$" in context_text or any(context_text.startswith(p) for p in _REMOTE)
+    remote = "$" in context_text or has_unknown(context_text) or any(context_text.startswith(p) for p in _REMOTE)
     context: Path | None = None
     if not remote:
         context = Path(context_text).expanduser()
@@ -116,14 +117,18 @@ def _read_build(service: Service, node: Node) -> Build:
         build = Build(node, context, "dockerfile_inline", target=target, args=args, inline=inline)
         return _parsed(build, inline, args)
     if context is None:
+        why = "is named by a variable" if has_unknown(context_text) else "is not a local folder vantage-lint can read"
         return Build(node, None, f"the build context {context_text}", target=target,
-                     unreadable=f"the build context {context_text} is not a local folder vantage-lint can read")
+                     unreadable=f"the build context {context_text} {why}")
     name = dockerfile_text or "Dockerfile"
     path = Path(name) if Path(name).is_absolute() else context / name
     # As written (context, then the Dockerfile in it) until the file is read.
     shown = posixpath.normpath(posixpath.join(context_text, name)) if not Path(name).is_absolute() else name
     build = Build(node, context, shown, target=target, path=path, args=args)
     root = project.directory
+    if has_unknown(shown):
+        build.unreadable = f"its Dockerfile {shown} is named by a variable"
+        return build
     if not inside_folder(path, root):
         build.unreadable = f"its Dockerfile {shown} is outside the project folder and is not read"
         return build

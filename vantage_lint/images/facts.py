@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from vantage_lint.compose.model import parse_image
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.images.build import Build, service_build
 from vantage_lint.images.dockerfile import Command, Stage
 from vantage_lint.images.known import KnownImage, known_images, lookup
@@ -143,6 +144,9 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
             return _script_fact(service, build, chain or [], program, f"{via} sets no USER ({entry.repo})")
         return Fact(ROOT, f"{via} sets no USER ({entry.repo})")
     # "drops": the image's own entrypoint decides, unless something replaced it.
+    if entry_written and has_unknown(entry_first):
+        return Fact(UNKNOWN, f"its entrypoint starts with {entry_first}, which the deployment supplies, and "
+                             f"the entrypoint of {via} would switch to {entry.user_to}")
     if entry_written and basename(entry_first or "") != "docker-entrypoint.sh":
         replaced = f"its entrypoint: replaces the entrypoint of {via}, which would switch to {entry.user_to}"
         if _may_switch_user(entry_first):
@@ -161,12 +165,25 @@ def _known_user(entry: KnownImage, image: str, service: Service, dockerfile_entr
     if not written and dockerfile_cmd is not None:
         first = _first_word(dockerfile_cmd)
         written = True
+    if written and has_unknown(first):
+        return Fact(UNKNOWN, f"the entrypoint of {via} switches to {entry.user_to} only when the command starts "
+                             f"with {entry.trigger}, and this command starts with {first}, which the deployment supplies")
     if not written or entry.drops_for(first):
         how = "" if not written else f" because the command starts with {first}"
         return Fact(NON_ROOT, f"the entrypoint of {via} switches to {entry.user_to}{how} ({entry.repo})",
                     by_entrypoint=True)
     return Fact(ROOT, f'the entrypoint of {via} switches to {entry.user_to} only when the command starts with '
                       f'{entry.trigger}, and this command starts with "{first}"')
+
+
+def reason_depends(service: Service, reason: str) -> tuple[str, ...]:
+    """The variables the deployment supplies that an unknown fact's ``reason`` names, except one
+    that only sets the image's tag: the image tables go by name, so a tag changes nothing."""
+    image = service.image
+    tag_only: set[str] = set()
+    if image is not None:
+        tag_only = set(names_in([image.tag, image.digest])) - set(names_in([image.registry, image.repository]))
+    return tuple(name for name in names_in([reason]) if name not in tag_only)
 
 
 def image_user(service: Service) -> Fact:

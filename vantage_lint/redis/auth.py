@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from vantage_lint.compose.unknown import OPEN as UNKNOWN_OPEN
 from vantage_lint.findings import Span
 from vantage_lint.redis.config import Directive, RedisConfig
 
 # Markers of a value that is filled in later (shell or template variables): never a literal secret.
-TEMPLATE_MARKERS = ("$", "{{", "<%", "%(")
+TEMPLATE_MARKERS = ("$", "{{", "<%", "%(", UNKNOWN_OPEN)  # UNKNOWN_OPEN: a value the deployment supplies
 
 # The commands VL223 watches and the ACL categories each belongs to (redis 7.0 COMMAND INFO).
 WATCHED_COMMANDS: dict[str, frozenset[str]] = {

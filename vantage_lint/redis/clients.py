@@ -21,6 +21,7 @@ from typing import NamedTuple, TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vantage_lint.compose.nodes import Node, ScalarNode, SeqNode
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Span
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def _urls_in(service: Service, value: str, span: Span, setting: str, kind: str, 
         if raw_url is not None and "$" in raw_url:
             _rhost, _ruser, raw_password, _ = parse_url(raw_url.replace("${", "").replace("}", ""))
             templated = raw_password is not None and "$" in raw_url.split("@", 1)[0]
-        if password is not None and "$" in password:
+        if password is not None and ("$" in password or has_unknown(password)):
             templated = True  # a shell variable the container expands ($$VAR in Compose)
         at = _locate(service, span, raw_url or url)
         result.append(RedisURL(service, url, at, setting, kind, origin, host and host.lower(), username,
@@ -350,7 +351,7 @@ def healthcheck_probes(service: Service) -> list[Probe]:
             if var is not None and "REDISCLI_AUTH" not in text:
                 probe.password = var.value
                 probe.password_span = var.span
-                probe.password_templated = not var.literal or bool(var.value and "$" in var.value)
+                probe.password_templated = not var.literal or bool(var.value and ("$" in var.value or has_unknown(var.value)))
             else:
                 probe.password_templated = True  # set in the script: value not tracked
         probes.append(probe)

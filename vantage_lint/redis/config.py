@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, exists, outside
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.findings import Finding, Severity, Span, problem
 from vantage_lint.redis.directives import (
     NON_TABLE,
@@ -113,6 +114,9 @@ class RedisConfig:
     version: tuple[int, int] | None = None
     server: str = "redis"  # "redis" or "valkey": which server's directive table judges it
     _state: _State | None = field(default=None, repr=False)
+    # Variables the deployment supplies standing where redis-server flags may be
+    # (`redis-server --appendonly yes ${EXTRA_FLAGS}`): "no maxmemory" depends on them.
+    open_options: tuple[str, ...] = ()
     # (number of directives it was built from, canonical name -> last directive)
     _last: tuple[int, dict[str, Directive]] | None = field(default=None, repr=False, compare=False)
 
@@ -133,9 +137,15 @@ class RedisConfig:
             return None
         text = " ".join(directive.args)
         entry = directive_info(canonical)
-        if entry is not None and entry["type"] in ("bool", "enum"):
+        if entry is not None and entry["type"] in ("bool", "enum") and not has_unknown(text):
             return text.lower()
         return text
+
+    def unknown(self, canonical: str) -> tuple[str, ...]:
+        """The variables the deployment supplies that the effective value of ``canonical``
+        holds (``--maxmemory ${REDIS_MAXMEMORY}``); empty when it is known or absent."""
+        directive = self.get(canonical)
+        return () if directive is None else names_in(directive.args)
 
     def default(self, canonical: str) -> str | None:
         """The compiled-in default (``CONFIG GET`` of a redis-server 7.0 started without it)."""
@@ -243,6 +253,7 @@ def config_from_args(
         loader.files = list(base.files)
         loader.file_ids = {id(f) for f in base.files}
         loader.seen = {(f.span.path, f.span.start, f.message) for f in base.problems}
+        loader.open_options = list(base.open_options)
     for words in _option_lines(args):
         loader.load_option(words, args, spans)
     loader.finish()
@@ -255,6 +266,7 @@ def config_from_args(
         kind=base.kind if base is not None else "redis",
         version=version,
         server=server,
+        open_options=tuple(dict.fromkeys(loader.open_options)),
         _state=loader.state,
     )
 
@@ -334,7 +346,7 @@ def _sniff_names() -> frozenset[str]:
 class _Loader:
     __slots__ = ("read", "version", "vkey", "modern", "state", "directives", "problems", "files",
                  "base_dir", "stack", "kind", "seen", "root", "container", "loads", "loaded_chars", "exhausted", "file_ids",
-                 "outside_cache", "identities", "last")
+                 "outside_cache", "identities", "last", "open_options")
 
     def __init__(self, read: Reader, version: tuple[int, int] | None, state: _State, server: str = "redis"):
         self.read = read
@@ -358,6 +370,7 @@ class _Loader:
         self.stack: list[Path] = []
         self.kind = "redis"
         self.seen: set[tuple[str, int, str]] = set()
+        self.open_options: list[str] = []  # see RedisConfig.open_options
 
     # -- files ----------------------------------------------------------------------------
 
@@ -477,6 +490,20 @@ class _Loader:
             arg_spans.append(spans[words.name if index is None else index])  # type: ignore[index]
         if not argv:
             return
+        if words.name is None or has_unknown(argv[0]):
+            opened = names_in(argv)  # words before any --name, or `--${NAME}`: flags, at deploy time
+            if opened:
+                self.open_options.extend(opened)
+                return
+        else:
+            entry = directive_info(_lower(argv[0]))
+            if (entry is not None and not entry.get("multi_arg") and entry["type"] != "special"
+                    and entry["name"] not in NON_TABLE and len(argv) > 2):
+                # `--appendonly yes ${EXTRA}`: a word past the one value is more flags at deploy time
+                extra = names_in(argv[2:])
+                if extra and all(has_unknown(word) for word in argv[2:]):
+                    self.open_options.extend(extra)
+                    argv, arg_spans = argv[:2], arg_spans[:2]
         first, last = arg_spans[0], arg_spans[-1]
         whole = first
         if first.path == last.path and last.end >= first.start:
@@ -486,6 +513,12 @@ class _Loader:
         directive = Directive(name, canonical_name(name), argv[1:], whole, arg_spans[0], arg_spans[1:],
                               None, from_command_line=True)
         shown = " ".join([argv[0], *(_repr(a) for a in argv[1:])])
+        if any(has_unknown(word) for word in argv):
+            # A value the deployment supplies (compose.unknown): what redis-server makes of it
+            # is not known here. A known name is set, to that unknown value; no VL005 either way.
+            if not has_unknown(argv[0]) and is_accepted(name, self.vkey) and directive_info(name) is not None:
+                self._append(directive)
+            return
         error = self._check(directive)
         if error is None:
             self._append(directive)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TYPE_CHECKING
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, scalar_text
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Severity, Span, problem
 from vantage_lint.redis.config import RedisConfig, config_from_args, parse_redis_config
 from vantage_lint.source import exists, is_file
@@ -277,26 +278,10 @@ def _link(service: Service) -> RedisLink:
 
 
 def kept_text(node: ScalarNode, env: Mapping[str, str]) -> str:
-    """The node's text interpolated as Compose does, except that ``$VAR``/``${VAR}`` of variables
-    unset on this machine stay as written: they are set where the stack is deployed, and an
-    empty string would shift every following word (``--requirepass $P --port 1``)."""
-    from vantage_lint.compose.interpolation import interpolate, references
-
-    raw = node.raw
-    if not isinstance(node.value, str) or "$" not in raw:
-        return node.text
-    out: list[str] = []
-    pos = 0
-    for ref in references(raw):
-        expression = raw[ref.start : ref.end]
-        if expression in (f"${ref.name}", f"${{{ref.name}}}") and ref.name not in env:
-            out.extend([raw[pos : ref.start], "$", expression])  # "$$" keeps it literally
-            pos = ref.end
-    if not out:
-        return node.text
-    out.append(raw[pos:])
-    text, _issues = interpolate("".join(out), env)
-    return text
+    """The node's text interpolated as Compose does. Variables unset on this machine are set
+    where the stack is deployed: they read as one unknown word (compose.unknown), never as the
+    empty string that would shift every following word (``--requirepass $P --port 1``)."""
+    return node.text
 
 
 def command_words(service: Service) -> tuple[list[Word], list[str]]:
@@ -375,7 +360,7 @@ def _container_path(service: Service, link: RedisLink, path: str) -> str:
 
 
 def _resolve_file(service: Service, link: RedisLink, path: str) -> None:
-    if "$" in path or "`" in path:
+    if "$" in path or "`" in path or has_unknown(path):  # has_unknown: a value the deployment supplies
         link.problem = "dynamic"
         return
     target = _container_path(service, link, path)

@@ -32,6 +32,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "services": list(f.services),
         "fix": f.fix.applicability.value if f.fix is not None else None,
         "fingerprint": f.fingerprint,
+        "depends_on_unknown": list(f.depends_on),
     }
 
 

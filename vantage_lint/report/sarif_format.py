@@ -140,6 +140,8 @@ def _result(f: Finding, index: dict[str, int], sources: dict[str, SourceFile], o
     }
     if f.code in index:
         result["ruleIndex"] = index[f.code]
+    if f.depends_on:
+        result["properties"] = {"depends_on_unknown": list(f.depends_on)}
     if f.fix is not None and f.fix.edits and all(edit.path in sources for edit in f.fix.edits):
         result["fixes"] = [_fix(f.fix, sources)]
     return result

@@ -22,6 +22,7 @@ from vantage_lint.rules.celery_options import (
     known,
     number,
     pool,
+    pool_depends,
     seconds,
     visibility_timeout,
 )
@@ -184,6 +185,7 @@ def celery_acks_late_lost_on_oom(service: Service, ctx: RuleContext) -> Iterator
         f'worker "{service.name}" has a memory limit ({service.text(*_limit_path(service)) or "set"}) and its app '
         f"acknowledges late ({_where(acks)}) without task_reject_on_worker_lost: a task whose pool process is "
         "OOM-killed is acknowledged anyway and lost",
+        depends_on=pool_depends(view),
     )
 
 

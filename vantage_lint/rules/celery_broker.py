@@ -11,6 +11,7 @@ from vantage_lint.celery.command import Setting
 from vantage_lint.compose.merge import pairs_as_map
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, child
 from vantage_lint.compose.roles import command_written, written_text
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity, Span
@@ -75,7 +76,7 @@ def _parse(service: Service, setting: Setting, value: str) -> list[BrokerURL]:
         scheme = parts.scheme.lower()
         if scheme not in BROKER_SCHEMES:
             continue
-        if host is not None and ("$" in host or "{" in host or "`" in host):
+        if host is not None and ("$" in host or "{" in host or "`" in host or has_unknown(host)):
             host = None     # set through a variable the file does not resolve
         urls.append(BrokerURL(service, url, host or None, scheme, setting, offset))
     return urls
@@ -333,8 +334,10 @@ def celery_broker_not_a_service(service: Service, ctx: RuleContext) -> Iterator[
 
 # --- VL317 -----------------------------------------------------------------------------------
 def _waits_healthy(service: Service, broker: str) -> bool:
+    """Waits for the broker to be healthy, or may: a condition the deployment supplies
+    (``condition: ${COND}``) is no verdict either way."""
     dep = service.depends_on.get(broker)
-    return dep is not None and dep.condition == "service_healthy"
+    return dep is not None and (dep.condition == "service_healthy" or has_unknown(dep.condition))
 
 
 def _wait_fix(service: Service, broker: Service) -> tuple[Fix | None, str]:

@@ -10,7 +10,7 @@ from vantage_lint.compose.roles import celery_invocation
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
-from vantage_lint.rules.celery_options import celery_view, env_name_span, env_text
+from vantage_lint.rules.celery_options import celery_view, env_name_span, env_text, options_depend
 
 _SMALL_FLAGS = ("without-gossip", "without-mingle", "without-heartbeat")
 # Flower's own options that turn authentication on (tornado spells them with - or _).
@@ -104,12 +104,14 @@ def celery_events_vs_flower(service: Service, ctx: RuleContext) -> Iterator[Find
             view.anchor(),
             f'worker "{service.name}" does not send task events (-E/--task-events): Flower ({names}) turns them on '
             "remotely every 5 s, so tasks that run while Flower is down or before its next call are not shown",
+            depends_on=options_depend(view),
         ), Severity.INFO)
     else:
         yield ctx.finding(
             view.anchor(),
             f'worker "{service.name}" does not send task events (-E/--task-events) and Flower ({names}) runs with '
             "--enable-events=false: Flower shows none of its tasks",
+            depends_on=options_depend(view),
         )
 
 
@@ -161,6 +163,7 @@ def celery_small_deployment_flags(service: Service, ctx: RuleContext) -> Iterato
         f'worker "{service.name}" runs without {", ".join(missing)} although no Flower or other event monitor '
         "exists in the project: the broadcasts those flags turn off have no reader",
         hint=f"Add {' '.join(missing)} to the worker command.",
+        depends_on=options_depend(view),
     )
 
 

@@ -21,8 +21,10 @@ from vantage_lint.celery.command import (
     effective_settings,
     env_settings,
 )
+from vantage_lint.compose.interpolation import references
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.roles import WrittenText, celery_invocation, command_written, written_text
+from vantage_lint.compose.unknown import OPEN, has_unknown, names_in
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
 from vantage_lint.registry import rule
@@ -165,7 +167,7 @@ def known(value: object) -> bool:
     setting whose value the app's code does not tell."""
     if isinstance(value, UnknownText):
         return False
-    return not (isinstance(value, str) and ("$" in value or "`" in value))
+    return not (isinstance(value, str) and ("$" in value or "`" in value or has_unknown(value)))
 
 
 def number(value: object) -> float | None:
@@ -338,6 +340,72 @@ def pool(view: CeleryView) -> str:
         return "prefork"
     value = str(setting.value)
     return value.lower() if known(value) else ""
+
+
+def setting_depends(view: CeleryView, setting: Setting | None) -> tuple[str, ...]:
+    """The variables the deployment supplies (unset here, or blank in a template standing in
+    for .env) that ``setting``'s value holds: ``-P ${POOL}``, ``CELERY_WORKER_POOL: ${POOL}``.
+    A ``$$VAR`` the container expands is none of them."""
+    if setting is None or not isinstance(setting.value, str):
+        return ()
+    raw = "" if "$" not in setting.value else (
+        _raw_text(view, setting.part, setting.start, setting.end) if setting.source == "flag" else _raw_env(view, setting))
+    return tuple(_deploy_names(view, setting.value, raw))
+
+
+def options_depend(view: CeleryView) -> tuple[str, ...]:
+    """The variables the deployment supplies that stand among the command's words as words of
+    their own (``celery -A app worker ${WORKER_OPTS}``): Compose splits their values into
+    options, so "the command sets no --concurrency" depends on them."""
+    invocation = view.invocation
+    if invocation is None:
+        return ()
+    names: list[str] = []
+    for word in invocation.arguments:
+        raw = _raw_text(view, word.part, word.start, word.end) if "$" in word.text else ""
+        names += _deploy_names(view, word.text, raw)
+    return tuple(dict.fromkeys(names))
+
+
+def _deploy_names(view: CeleryView, text: str, raw: str) -> list[str]:
+    """Markers in ``text`` and the variables of ``raw`` (as written) the linting environment
+    leaves unset: a ``$$VAR`` the container expands is none of them."""
+    names = list(names_in([text]))
+    if raw:
+        env = getattr(view.service.project, "env", None) or {}
+        names += [ref.name for ref in references(raw) if has_unknown(env.get(ref.name, OPEN))]
+    return list(dict.fromkeys(names))
+
+
+def _raw_text(view: CeleryView, part: int, start: int, end: int) -> str:
+    """The text at ``start:end`` of command part ``part`` as written in the file, before
+    interpolation."""
+    service = view.service
+    if part >= 0:
+        nodes = [node for key in ("entrypoint", "command") for node in service.argv_parts(key)[1]]
+        written = command_written(service)
+        if part < len(nodes) and part < len(written):
+            node, index = nodes[part], written[part].raw_index
+            raw = node.raw if isinstance(node.value, str) else node.text
+            return raw[index[min(start, len(index) - 1)]:index[min(end, len(index) - 1)]]
+    return ""
+
+
+def _raw_env(view: CeleryView, setting: Setting) -> str:
+    """The value of the environment variable ``setting`` was read from, as written."""
+    service = view.service
+    if setting.source == "env":
+        var = service.environment.get(setting.written)
+        node = var.node if var is not None else None
+        if node is not None and isinstance(node, ScalarNode):
+            return node.raw if isinstance(node.value, str) else node.text
+    return ""
+
+
+def pool_depends(view: CeleryView) -> tuple[str, ...]:
+    """The variables the deployment supplies that name the pool (``-P ${POOL}``): a verdict that
+    holds only for some pools depends on them."""
+    return setting_depends(view, view.get("pool"))
 
 
 def seconds(value: float) -> str:

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 from vantage_lint.celery.shutdown import NEVER_EXEC, shell_wrapper
 from vantage_lint.compose.model import Service
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.compose.units import compose_duration
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
-from vantage_lint.rules.celery_options import celery_view, intended_limit, number, pool, seconds
+from vantage_lint.rules.celery_options import celery_view, intended_limit, number, pool, pool_depends, seconds
 
 DEFAULT_GRACE = 10.0
 # Celery's worker: SIGTERM and (first) SIGINT are a warm shutdown, SIGQUIT a cold one,
@@ -99,7 +100,7 @@ def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> 
         )
     stop = service.get("stop_signal")
     stop_text = service.text("stop_signal")
-    if stop is not None and stop_text and "$" not in stop_text:
+    if stop is not None and stop_text and "$" not in stop_text and not has_unknown(stop_text):
         name = _signal(stop_text)
         if name not in _WARM:
             what = _WHAT.get(name, "not a shutdown Celery handles")
@@ -127,4 +128,5 @@ def celery_worker_not_stopped_gracefully(service: Service, ctx: RuleContext) -> 
         f'service "{service.name}" lets tasks run up to {seconds(hard_s)} ({view.show(hard)}) but Docker waits only '
         f"{written} after SIGTERM before SIGKILL: a warm shutdown cannot finish a long task",
         hint=f"Set stop_grace_period: {int(hard_s) + 30}s (above the hard time limit).",
+        depends_on=pool_depends(view),
     )

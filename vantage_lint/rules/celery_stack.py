@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from vantage_lint.compose.interpolation import references
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode, walk
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
@@ -58,6 +59,8 @@ def celery_force_root(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         return
     if var.node is not None and (var.value is None or var.value == ""):
         return      # empty: Celery reads it as unset
+    if has_unknown(var.value):
+        return      # empty or not is the deployment's
     yield ctx.finding(
         env_name_span(service, var),
         f'service "{service.name}" sets C_FORCE_ROOT: Celery then runs a pickle-accepting worker as root instead of '
@@ -204,7 +207,7 @@ def celery_fixed_node_name(service: Service, ctx: RuleContext) -> Iterator[Findi
     if view is None or replicas is None or replicas < 2:
         return
     setting = view.get("hostname")
-    if setting is None or not isinstance(setting.value, str) or "$" in setting.value:
+    if setting is None or not isinstance(setting.value, str) or "$" in setting.value or has_unknown(setting.value):
         return
     if any(p in setting.value for p in _PER_HOST):
         return

@@ -21,6 +21,8 @@ from vantage_lint.rules.celery_options import (
     known,
     number,
     pool,
+    options_depend,
+    pool_depends,
     seconds,
 )
 
@@ -116,7 +118,7 @@ def celery_concurrency_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
         message = head + (f"{shown} runs as many threads or greenlets as the host has CPUs, a number unrelated "
                           "to how many I/O-bound tasks it should run at once")
         hint = "Set --concurrency to the number of tasks that may wait on I/O at once (e.g. 50 for gevent)."
-    yield ctx.finding(view.anchor(), message, hint=hint)
+    yield ctx.finding(view.anchor(), message, hint=hint, depends_on=(*pool_depends(view), *options_depend(view)))
 
 
 # --- VL303 -----------------------------------------------------------------------------------
@@ -276,6 +278,7 @@ def celery_no_child_recycling(service: Service, ctx: RuleContext) -> Iterator[Fi
         view.span(zero) if zero is not None else view.anchor(),
         f'service "{service.name}" runs `{view.program}` without --max-tasks-per-child or '
         f"--max-memory-per-child{app_side}{detail}: its pool processes are never replaced, so leaked memory only grows",
+        depends_on=(*pool_depends(view), *options_depend(view)),
     )
 
 
@@ -337,6 +340,7 @@ def celery_time_limits_unset(service: Service, ctx: RuleContext) -> Iterator[Fin
     yield ctx.finding(
         view.anchor(),
         f'service "{service.name}" runs `{view.program}` with {" and ".join(missing)}: {consequence}',
+        depends_on=(*pool_depends(view), *options_depend(view)),
     )
 
 
@@ -482,12 +486,12 @@ def celery_soft_limit_not_below_hard(service: Service, ctx: RuleContext) -> Iter
                    f"hard limit {view.show(hard)} ({seconds(hard_s)}): the hard timer starts only when the soft one fires, so "
                    f"tasks run until {seconds(soft_s)}, get SoftTimeLimitExceeded and are killed at once, "
                    "with no time to clean up")
-        yield ctx.finding(view.span(soft), message)
+        yield ctx.finding(view.span(soft), message, depends_on=pool_depends(view))
     else:
         message = (f'service "{service.name}": soft time limit {view.show(soft)} equals the hard limit '
                    f"{view.show(hard)} ({seconds(hard_s)}): the process is killed right after SoftTimeLimitExceeded is "
                    "raised, so tasks get no time to clean up")
-        yield _with_severity(ctx.finding(view.span(soft), message), Severity.WARNING)
+        yield _with_severity(ctx.finding(view.span(soft), message, depends_on=pool_depends(view)), Severity.WARNING)
 
 
 # --- VL308 -----------------------------------------------------------------------------------
@@ -567,6 +571,7 @@ def celery_prefetch(service: Service, ctx: RuleContext) -> Iterator[Finding]:
             at,
             f'service "{service.name}" does not set its prefetch multiplier{detail}: the worker reserves '
             f"{DEFAULT_PREFETCH} tasks per unit of concurrency ahead (the default)",
+            depends_on=options_depend(view),
         )
 
 
@@ -619,6 +624,7 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
             f'service "{service.name}" runs `{view.program}` without -Q/--queues and the app '
             f'({config.app_span.path}) declares no task_queues: it consumes only the default queue "{shown}", '
             "so a task routed to another queue waits there for a worker that does not exist",
+            depends_on=options_depend(view),
         )
         return
     yield ctx.finding(
@@ -626,4 +632,5 @@ def celery_queues_unset(service: Service, ctx: RuleContext) -> Iterator[Finding]
         f'service "{service.name}" runs `{view.program}` without -Q/--queues: it consumes every queue in the '
         'app\'s task_queues (only the default queue, "celery", when the app declares none), so the file does not '
         "say which work it does",
+        depends_on=options_depend(view),
     )

@@ -170,7 +170,7 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
                               "Compose refuses the project",
                               hint="Add image: or build: to the service (or to the file it extends).")
         for dep in service.depends_on.values():
-            if dep.name not in project.services:
+            if dep.name not in project.services and not has_unknown(dep.name):  # ${NAME}: the deployment's
                 yield _undefined_dependency(project, ctx, service.name, dep)
         networks = service.get("networks")
         entries = []
@@ -179,10 +179,12 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
         elif isinstance(networks, MapNode):
             entries = [(name, networks.keys[name]) for name in networks.items]
         for name, span in entries:
-            if name not in defined["networks"]:
+            if name not in defined["networks"] and not has_unknown(name):
                 yield ctx.finding(span, f'service "{service.name}" refers to undefined network "{name}"',
                                   hint="Declare the network under the top-level networks: key.")
         for mount in service.mounts:
+            if has_unknown(mount.source):
+                continue
             if mount.type == "volume" and mount.source and not mount.long_syntax and mount.source not in defined["volumes"]:
                 yield ctx.finding(mount.span, f'service "{service.name}" refers to undefined volume "{mount.source}"',
                                   hint="Declare the named volume under the top-level volumes: key, or use a path (./data) for a bind mount.")
@@ -195,7 +197,7 @@ def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Findin
                 continue
             for item in node.items:
                 name_node = item if isinstance(item, ScalarNode) else item.get("source") if isinstance(item, MapNode) else None
-                if isinstance(name_node, ScalarNode) and name_node.text not in defined[key]:
+                if isinstance(name_node, ScalarNode) and name_node.text not in defined[key] and not has_unknown(name_node.text):
                     yield ctx.finding(name_node.span,
                                       f'service "{service.name}" refers to undefined {key[:-1]} "{name_node.text}"',
                                       hint=f"Declare it under the top-level {key}: key.")

@@ -61,24 +61,26 @@ def redis_maxmemory_unset(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     if not checkable(conf):
         return
     value = conf.memory("maxmemory")
-    if value:
-        return
+    if value or conf.unknown("maxmemory"):
+        return  # a size the deployment supplies is no "no limit"
     service = conf.service
     limit = getattr(service, "memory_limit", None) if service is not None else None
     tail = f" (container limit {_limit_text(service)})" if limit else ""
     state = "maxmemory 0 (no limit)" if conf.get("maxmemory") is not None else "no maxmemory"
+    open_options = conf.open_options if conf.get("maxmemory") is None else ()
     if service is not None and not limit and redis_role(service) != "cache":  # type: ignore[arg-type]
         # No wall to hit and no cache to grow: it holds what its clients queue; a safety net.
-        finding = ctx.finding(
+        yield ctx.finding(
             anchor(conf, "maxmemory"),
             f"{subject(conf)} has {state} and its container no memory limit: it grows with what its clients "
             "store until the host runs short, when the kernel's OOM killer ends it",
+            depends_on=open_options, severity=Severity.INFO,
         )
-        yield with_severity(finding, Severity.INFO)
         return
     yield ctx.finding(
         anchor(conf, "maxmemory"),
         f"{subject(conf)} has {state}: it grows until the kernel OOM-kills it{tail}",
+        depends_on=open_options,
     )
 
 

@@ -285,8 +285,8 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     valkey 8.1 then start from a new, empty AOF and ignore the RDB (Redis issue 12484). The
     unsafe fix adds the line; do the `CONFIG SET` step first.
     """
-    if not checkable(conf) or aof_on(conf):
-        return
+    if not checkable(conf) or aof_on(conf) or conf.unknown("appendonly"):
+        return  # appendonly ${VAR}: the deployment decides
     directive = conf.get("appendonly")
     state = f"appendonly {directive.args[0] if directive.args else ''}".strip() if directive else "no appendonly line (default no)"
     role = role_of(conf)
@@ -299,6 +299,7 @@ def redis_aof_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
         anchor(conf, "appendonly"),
         f"{subject(conf)} runs without AOF ({state}): a crash loses every write since the last RDB snapshot" + tail,
         fix=directive_fix(conf, "appendonly", "yes", AOF_FIX_TITLE),
+        depends_on=conf.open_options if directive is None else (),
     )
     yield with_severity(finding, Severity.INFO) if role in LOSSY_ROLES or role is None else finding
 

@@ -6,6 +6,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from vantage_lint.compose.model import Service
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.redis.auth import auth_of
@@ -153,7 +154,7 @@ def sentinel_config_path(service: Service) -> str | None:
         name = basename(word)
         if name in _SENTINELS or (name in _SERVERS and "--sentinel" in words[i + 1:]):
             path = words[i + 1]
-            return None if path.startswith("-") or "$" in path else path
+            return None if path.startswith("-") or "$" in path or has_unknown(path) else path
     return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.redis.auth import auth_of, default_user_commands
@@ -88,13 +89,13 @@ def redis_no_auth(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]:
         detail, at = "`requirepass` is empty", anchor(conf, "requirepass")
     else:
         detail, at = "no `requirepass`, no user default with a password, no aclfile", anchor(conf)
-    finding = ctx.finding(at, f"{subject(conf)} accepts clients without a password ({detail})")
+    message = f"{subject(conf)} accepts clients without a password ({detail})"
     service = conf.service
-    if service is not None and not service.ports and (service.text("network_mode") or "").strip() != "host":
-        # Unpublished: only containers on its networks reach it (a published one is VL219).
-        finding.message += "; it publishes no port, so only containers on its networks can connect"
-        finding.severity, finding.explicit_severity = Severity.INFO, True
-    yield finding
+    # Unpublished: only containers on its networks reach it (a published one is VL219).
+    unpublished = service is not None and not service.ports and (service.text("network_mode") or "").strip() != "host"
+    if unpublished:
+        message += "; it publishes no port, so only containers on its networks can connect"
+    yield ctx.finding(at, message, depends_on=conf.open_options, severity=Severity.INFO if unpublished else None)
 
 
 # --- VL217 -------------------------------------------------------------------------------------
@@ -200,7 +201,9 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     Reports a Redis service with no auth whose Redis port is published on a non-loopback host
     address while protected mode is off: `protected-mode no`, no config file (the official
     image compiles protected mode off), or Redis 6 with a `bind` line (which switched it off
-    before 7.0). A `bind` limited to loopback keeps it unreachable and passes.
+    before 7.0). A `bind` limited to loopback keeps it unreachable and passes. When the host
+    address, `bind`, `protected-mode` or extra flags come from a variable the deployment sets
+    (`"${REDIS_BIND}:6379:6379"`), the finding is a warning that names the variable.
 
     ## Why it matters
     Anyone who can reach the host's port can read, change or delete every key, and
@@ -227,14 +230,20 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
     if protected_mode_active(conf):
         return
     bind = conf.get("bind")
-    if bind is not None and bind.args and all(is_loopback(a) for a in bind.args):
+    closed = bind is not None and bind.args and all(is_loopback(a) for a in bind.args if not has_unknown(a))
+    if closed and not conf.unknown("bind"):
         return
     port = redis_port(conf)
     for published in service.ports:  # type: ignore[attr-defined]
         if published.target_port() != port or (published.host_ip and is_loopback(published.host_ip)):
             continue
+        # A host address, bind list or protected-mode the deployment supplies may close it:
+        # reported a level lower, saying on what it depends.
+        unknown = (*names_in([published.host_ip]), *(conf.unknown("bind") if closed else ()),
+                   *conf.unknown("protected-mode"), *conf.open_options)
         host = published.host_ip or "all interfaces"
         why = ("protected-mode no" if conf.value("protected-mode") == "no"
+               else f"protected-mode {conf.value('protected-mode')}" if conf.unknown("protected-mode")
                else "no config file, and the official image compiles protected mode off" if conf.source is None
                else "protected mode off")
         escalation = ""
@@ -244,6 +253,7 @@ def redis_open_to_network(conf: RedisConfig, ctx: RuleContext) -> Iterator[Findi
             published.span,
             f"{subject(conf)} has no password and publishes port {port} on {host} with {why}: anyone who "
             f"reaches the host can read and write every key{escalation}",
+            depends_on=unknown,
         )
 
 
@@ -303,6 +313,7 @@ def redis_bind_loopback_only(conf: RedisConfig, ctx: RuleContext) -> Iterator[Fi
             f"{subject(conf)} runs in protected mode with no password, so it refuses {names} connecting from "
             "other containers (DENIED Redis is running in protected mode)",
             hint="Set a password (protected mode then stops applying), or protected-mode no behind a private network.",
+            depends_on=conf.open_options,
         )
 
 
@@ -423,4 +434,5 @@ def redis_tls_disabled(conf: RedisConfig, ctx: RuleContext) -> Iterator[Finding]
     value = conf.value("tls-port")
     if value not in (None, "0"):
         return
-    yield ctx.finding(anchor(conf, "tls-port"), f"{subject(conf)} has no tls-port: passwords and data cross the network in plain text")
+    yield ctx.finding(anchor(conf, "tls-port"), f"{subject(conf)} has no tls-port: passwords and data cross the network in plain text",
+                      depends_on=conf.open_options if value is None else ())

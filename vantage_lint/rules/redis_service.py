@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from vantage_lint.compose.model import Service
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.compose.nodes import MapNode, ScalarNode
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
@@ -134,6 +135,8 @@ def redis_config_writable(service: Service, ctx: RuleContext) -> Iterator[Findin
     link = link_of(service)
     if link is None or link.mount is None or link.mount.read_only or link.mount.type != "bind":
         return
+    if link.mount.access_unknown:
+        return  # ":${MODE}": the deployment decides
     mount = link.mount
     conf = link.config
     holds_data = conf is not None and _inside(data_dir(conf), mount.target)
@@ -292,7 +295,7 @@ def _read_file_findings(service: Service, conf: object, ctx: RuleContext) -> Ite
             if not directive.args or not directive.args[0]:
                 continue
             path = directive.args[0]
-            if "$" in path or any(c in path for c in "*?["):
+            if "$" in path or has_unknown(path) or any(c in path for c in "*?["):
                 continue  # a variable or a glob: the file cannot be known here
             kind = "tls" if name.startswith("tls-") else name
             at = directive.arg_spans[0] if directive.arg_spans else directive.span
@@ -629,7 +632,8 @@ def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Find
             continue
         words = var.value.split()
         for index, word in enumerate(words[:-1]):
-            if word.lower() in ("--requirepass", "--masterauth") and "$" not in words[index + 1]:
+            if (word.lower() in ("--requirepass", "--masterauth") and "$" not in words[index + 1]
+                    and not has_unknown(words[index + 1])):
                 yield ctx.finding(
                     var.span,
                     f'service "{name}" passes {word} {mask(words[index + 1])} in {var_name}, written in the Compose file',
@@ -646,7 +650,7 @@ def redis_secret_in_compose(service: Service, ctx: RuleContext) -> Iterator[Find
 def _templated_word(service: Service, word: object) -> bool:
     """The word is a variable: ``$$VAR`` for the container's shell, or ``${VAR}`` substituted by Compose."""
     text = getattr(word, "text", "")
-    if "$" in text:
+    if "$" in text or has_unknown(text):
         return True
     nodes = service.command_nodes
     part = getattr(word, "part", -1)

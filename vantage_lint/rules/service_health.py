@@ -20,7 +20,7 @@ from vantage_lint.context import RuleContext
 from vantage_lint.edits import depends_on_healthy_edit, guard_fix, source_of
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
-from vantage_lint.images.facts import DECLARED, NONE, UNKNOWN, image_healthcheck
+from vantage_lint.images.facts import DECLARED, NONE, UNKNOWN, image_healthcheck, reason_depends
 
 # Images whose Dockerfile declares a HEALTHCHECK (checked in their published Dockerfiles):
 # GitLab's omnibus images, Mailu's images, mailcow's unbound and docker-library/healthcheck's.
@@ -226,6 +226,7 @@ def healthcheck_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]
         f'service "{service.name}" has no healthcheck in the Compose file, and vantage-lint cannot tell whether '
         f"its image declares one: {fact.reason}",
         hint=_role_hint(service),
+        depends_on=reason_depends(service, fact.reason),
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from vantage_lint.compose.interpolation import chosen_at_deploy, references
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
+from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
@@ -65,7 +66,7 @@ def unpinned_image(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         return
     if image.digest or (image.tag is not None and image.tag.lower() != "latest"):
         return
-    if image.tag is None and any(ref.name not in service.project.env for ref in references(node.raw)):
+    if has_unknown(image.raw) or image.tag is None and any(ref.name not in service.project.env for ref in references(node.raw)):
         return  # "app:${TAG}" with TAG unset: VL004 reports the variable, the intent is a pinned tag
     written = f'"{node.raw}" (resolves to "{image.raw}")' if node.raw != image.raw else f'"{image.raw}"'
     problem = "without a tag (which means latest)" if image.tag is None else 'with the mutable "latest" tag'

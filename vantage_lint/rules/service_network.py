@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from vantage_lint.compose.model import Port, Service
 from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode
+from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.compose.project import Project
 from vantage_lint.context import RuleContext
 from vantage_lint.findings import Finding, Severity, Span
@@ -203,7 +204,10 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
     Reports a published port of a Redis service (or any port whose container side is 6379)
     or of a Flower service, when it binds all interfaces: no host IP, `0.0.0.0`, `::`, or a
     bare container port (`"6379"`), which gets a random host port on all interfaces.
-    `127.0.0.1:` and `[::1]:` pass, as does any other explicit address.
+    `127.0.0.1:` and `[::1]:` pass, as does any other explicit address. A host part the
+    deployment supplies (`"${REDIS_BIND}:6379:6379"`, `"${REDIS_HOST_PORT}:6379"`, which may
+    hold `127.0.0.1:6380`) is reported at info, saying on which variable it depends; a whole
+    port spec from a variable is not judged.
 
     ## Why it matters
     Other containers reach Redis and Flower over the Compose network; publishing is only for
@@ -235,7 +239,16 @@ def published_internal_port(service: Service, ctx: RuleContext) -> Iterator[Find
             what = f'service "{service.name}" publishes Redis port {port.target}'
         else:
             continue
+        if has_unknown(port.target):
+            continue  # "${PORTS}": which port, and where, is the deployment's
         ip = _host_ip(port)
+        # "${REDIS_PORT}:6379" may be "127.0.0.1:6380:6379" at deploy time: said, a level lower.
+        unknown = names_in([port.host_ip, port.published])
+        if unknown and ip is None or has_unknown(ip):
+            yield ctx.finding(
+                port, f"{what} with a host part the deployment supplies ({_port_text(port)}): on every host "
+                "interface unless it names a loopback address", depends_on=names_in([port.host_ip, port.published]))
+            continue
         if ip not in ALL_INTERFACES:
             continue
         if port.published is None:
@@ -311,12 +324,33 @@ def duplicate_published_port(project: Project, ctx: RuleContext) -> Iterator[Fin
     Give each service its own host port (or host IP).
     """
     seen: list[_Published] = []
+    # Host parts the deployment supplies, by their written text: the same text twice is the
+    # same address and port whatever its value ("${API_PORT}:8000" in two services).
+    symbolic: dict[tuple[str | None, str, str], tuple[Service, Port]] = {}
     for service in project.services.values():
         if service.get("network_mode") is not None:
             continue
         for port in service.ports:
             published = port.published_range()
             if published is None:
+                if not has_unknown(port.published):
+                    continue
+                key = (port.host_ip, str(port.published), port.protocol)
+                if key not in symbolic:
+                    symbolic[key] = (service, port)
+                    continue
+                other, earlier_port = symbolic[key]
+                if can_run_together(other, service):
+                    whose = "it already publishes" if other is service else f'service "{other.name}" publishes'
+                    ip = _host_ip(port)
+                    yield ctx.finding(
+                        port,
+                        f'service "{service.name}" publishes host port {port.published}/{port.protocol}'
+                        f"{f' on {ip}' if ip else ''}, which {whose} too ({_port_text(earlier_port)} at "
+                        f"{_where(earlier_port.span)}): whatever the deployment sets, the second container fails "
+                        "to start",
+                        service=service.name,
+                    )
                 continue
             entry = _Published(service, port, _host_ip(port), published[0], published[1])
             for earlier in seen:

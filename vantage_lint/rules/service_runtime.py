@@ -19,7 +19,7 @@ from vantage_lint.edits import (
 from vantage_lint.findings import Applicability, Finding, Fix, Severity
 from vantage_lint.registry import PRODUCTION_ONLY, rule
 from vantage_lint.compose.kind import service_kind
-from vantage_lint.images.facts import ROOT, UNKNOWN, image_user
+from vantage_lint.images.facts import ROOT, UNKNOWN, image_user, reason_depends
 from vantage_lint.rules.service_health import is_one_shot
 
 REDIS_USER_HINT = 'Set user: "999:999" (the redis user of the official image) and keep /data writable by it.'
@@ -155,6 +155,7 @@ def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     yield ctx.finding(
         service.span_of("user"),
         f'service "{service.name}" sets no user: and vantage-lint cannot tell whether it runs as root: {fact.reason}',
+        depends_on=reason_depends(service, fact.reason),
     )
 
 
