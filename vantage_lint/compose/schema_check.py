@@ -88,11 +88,12 @@ class _Checker:
         if not isinstance(instance, _PLAIN):
             raise _Unknown(type(instance).__name__)
         for keyword, value in schema.items():
-            if keyword not in _KNOWN:
+            check = _CHECKS.get(keyword)
+            if check is None:
+                if keyword in _ANNOTATIONS:
+                    continue
                 raise _Unknown(keyword)
-            if keyword in _ANNOTATIONS:
-                continue
-            if not getattr(self, "_" + keyword.lstrip("$"))(value, instance, schema):
+            if not check(self, value, instance, schema):
                 return False
         return True
 
@@ -176,6 +177,10 @@ class _Checker:
 
     def _pattern(self, value: str, instance: Any, _schema: dict[str, Any]) -> bool:
         return not isinstance(instance, str) or _regex(value).search(instance) is not None
+
+
+# keyword -> its check (``$ref`` -> ``_ref``), looked up once per keyword of every subschema
+_CHECKS = {keyword: getattr(_Checker, "_" + keyword.lstrip("$")) for keyword in _KNOWN - _ANNOTATIONS}
 
 
 def _is_number(instance: Any) -> bool:
