@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from vantage_lint.compose import casts
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _linear_caster(path: tuple[str, ...]):
@@ -28,3 +32,44 @@ def test_cast_lookup_by_shape_equals_the_table_scan():
         matches = [p for p in casts.CAST_TABLE if casts._matches(path, p)]
         assert len(matches) <= 1, (path, matches)  # so the order of the lookup cannot matter
         assert casts.caster_for(path) is _linear_caster(path), path
+
+
+# --- the secret scan reads the loader's tree -----------------------------------------------------
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus")
+
+
+def _compose_files() -> list[Path]:
+    files = sorted((ROOT / "tests" / "rules").rglob("*.y*ml")) + sorted((ROOT / "fixtures").rglob("*.y*ml"))
+    if CORPUS.is_dir():
+        files += sorted((CORPUS / "realworld").rglob("*.y*ml"))
+    return files
+
+
+def test_secrets_from_the_loaders_tree_equal_those_of_a_fresh_parse():
+    """The loader's tree is interpolated (unset variables become unknown markers, set ones their
+    values) and its file's ``extends`` are applied on copies: the secret scan over it must find
+    exactly the values a parse without interpolation finds."""
+    from vantage_lint.compose.project import load_project
+    from vantage_lint.secrets import _yaml_secrets
+    from vantage_lint.source import Reader
+
+    environ = {"REDIS_PASSWORD": "EnvValuePw42", "PASSWORD": "x", "TAG": "7.2", "HOME": "/root"}
+    compared = with_secrets = extended = 0
+    for path in _compose_files():
+        try:
+            project = load_project([path], reader=Reader(path.parent), environ=environ)
+        except (OSError, RecursionError):
+            continue
+        for source in project.sources.values():
+            tree = source.yaml_root
+            if tree is None or not source.path.endswith((".yml", ".yaml")):
+                continue
+            from_tree = _yaml_secrets(source.path, source.text, tree)
+            assert from_tree == _yaml_secrets(source.path, source.text), path
+            compared += 1
+            with_secrets += bool(from_tree)
+            extended += "extends:" in source.text
+    assert compared > 300 and with_secrets > 30 and extended > 5, (compared, with_secrets, extended)

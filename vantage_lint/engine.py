@@ -314,6 +314,7 @@ def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str
     with recording(log):
         found, read = runner.run(target)
         _fingerprint_all(found, reader, log)
+    runner.release()
     where = runner.last_context
     if cache_key is not None:
         project_cache.store(cache_key, target, log, found, read, reader, runner.inputs.environ, where)
@@ -376,6 +377,7 @@ class _Runner:
         self.enabled_codes = {r.code for r in rules}
         self.supersedes = {r.code: r.supersedes for r in rules if r.supersedes}
         self.last_context: DeployContext | None = None
+        self.loaded: object | None = None  # the project last linted, until release()
 
     def _context(self, path: str, detect: Callable[[], DeployContext]) -> DeployContext:
         from vantage_lint.compose.deploy_context import forced
@@ -434,8 +436,15 @@ class _Runner:
         for conf in project.redis_configs:
             findings.extend(self._redis_rules(conf, project))
         read = list(project.sources)
-        _release(project)
+        self.loaded = project
         return self._drop_superseded(findings), read
+
+    def release(self) -> None:
+        """Let the last project go, once its findings are fingerprinted and masked (the secret
+        scan reads the trees its files were parsed into)."""
+        if self.loaded is not None:
+            _release(self.loaded)
+            self.loaded = None
 
     def _drop_superseded(self, findings: list[Finding]) -> list[Finding]:
         """One problem, one finding: a rule that states a problem precisely replaces, on the same

@@ -167,7 +167,8 @@ def run_secrets(sources: Iterable[Any]) -> tuple[str, ...]:
     a policy's ``{error}`` is found by its value."""
     found: set[str] = set()
     for source in sources:
-        found.update(v for v in secret_values(source.path, source.text) if len(v) >= _MIN_SECRET)
+        values = secret_values(source.path, source.text, getattr(source, "yaml_root", None))
+        found.update(v for v in values if len(v) >= _MIN_SECRET)
     return tuple(sorted(found, key=lambda v: (-len(v), v)))
 
 
@@ -260,14 +261,33 @@ PASSWORD_FLAGS = frozenset({"-a", "--requirepass", "--masterauth", "--pass", "--
 _MIN_SECRET = 4  # shorter values would mask ordinary words and numbers in every message
 
 
-@lru_cache(maxsize=256)
-def secret_values(path: str, text: str) -> tuple[str, ...]:
+# (path, text) -> secret values: fingerprints, spans and excerpts ask again for every finding.
+_MEMO_LIMIT = 256
+_memo: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def secret_values(path: str, text: str, tree: Any = None) -> tuple[str, ...]:
     """The secret values written in a file, longest first.
 
-    Finding them parses the file (a YAML parse for a Compose file), which a run answered from
-    the result cache otherwise never does; so where each value is written in the text is cached
-    by the text's digest. The cache holds offsets only, never a secret: the values are read back
-    from the text itself. A value not written verbatim (an escaped YAML scalar) is not cached."""
+    ``tree`` is the loader's node tree of ``text`` when it is at hand (``SourceFile.yaml_root``,
+    the file as parsed, before includes and extends): a Compose file's secrets are then read
+    from it instead of from a second parse of the text."""
+    key = (path, text)
+    found = _memo.get(key)
+    if found is None:
+        found = _stored_secret_values(path, text, tree)
+        if len(_memo) >= _MEMO_LIMIT:
+            del _memo[next(iter(_memo))]  # the oldest
+        _memo[key] = found
+    return found
+
+
+def _stored_secret_values(path: str, text: str, tree: Any) -> tuple[str, ...]:
+    """Finding the values parses the file (a YAML parse for a Compose file), which a run
+    answered from the result cache otherwise never does; so where each value is written in the
+    text is cached by the text's digest. The cache holds offsets only, never a secret: the
+    values are read back from the text itself. A value not written verbatim (an escaped YAML
+    scalar) is not cached."""
     from vantage_lint import cache
 
     kind = _file_kind(path)
@@ -280,7 +300,7 @@ def secret_values(path: str, text: str) -> tuple[str, ...]:
             return tuple(text[start:end] for start, end in stored)
         except (TypeError, ValueError):
             pass
-    values = _secret_values(kind, path, text)
+    values = _secret_values(kind, path, text, tree)
     offsets = [[text.find(v), text.find(v) + len(v)] for v in values]
     if all(start >= 0 for start, _ in offsets):
         cache.put(digest, offsets)
@@ -292,11 +312,11 @@ def _file_kind(path: str) -> str:
     return "conf" if name.endswith(".conf") else "yaml" if name.endswith((".yml", ".yaml")) else "env"
 
 
-def _secret_values(kind: str, path: str, text: str) -> tuple[str, ...]:
+def _secret_values(kind: str, path: str, text: str, tree: Any = None) -> tuple[str, ...]:
     if kind == "conf":
         found = _redis_conf_secrets(text)
     elif kind == "yaml":
-        found = _yaml_secrets(path, text)
+        found = _yaml_secrets(path, text, tree)
     else:
         found = _env_secrets(text)
     kept = {v for v in found if v and not v.startswith("$")}
@@ -363,15 +383,21 @@ def fallback_secrets(raw: str) -> set[str]:
     return found
 
 
-def _yaml_secrets(path: str, text: str) -> set[str]:
+def _yaml_secrets(path: str, text: str, tree: Any = None) -> set[str]:
+    """The values as written, before interpolation: a node's ``raw`` text wherever the parser
+    typed it a string (the only values interpolation changes), so the loader's interpolated
+    tree reads the same as a tree parsed without an environment (tests compare both)."""
     from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, walk
-    from vantage_lint.compose.yaml_loader import parse_yaml
-    from vantage_lint.source import SourceError, decode
 
-    try:
-        root = parse_yaml(decode(text.encode("utf-8"), path)).root
-    except SourceError:
-        return set()
+    root = tree
+    if root is None:
+        from vantage_lint.compose.yaml_loader import parse_yaml
+        from vantage_lint.source import SourceError, decode
+
+        try:
+            root = parse_yaml(decode(text.encode("utf-8"), path)).root
+        except SourceError:
+            return set()
     found: set[str] = set()
     for node in walk(root):
         if isinstance(node, ScalarNode) and isinstance(node.raw, str) and "${" in node.raw:
@@ -380,12 +406,12 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
             for key, value in node.items.items():
                 if isinstance(value, ScalarNode) and isinstance(value.value, str):
                     if isinstance(key, str) and is_secret_name(key):
-                        found.add(value.value)
-                    found.update(_url_passwords(value.value))
+                        found.add(value.raw)
+                    found.update(_url_passwords(value.raw))
         elif isinstance(node, SeqNode):
             previous = ""
             for item in node.items:
-                text = item.value if isinstance(item, ScalarNode) and isinstance(item.value, str) else None
+                text = item.raw if isinstance(item, ScalarNode) and isinstance(item.value, str) else None
                 if text is None:
                     previous = ""
                     continue
