@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator
@@ -214,6 +213,8 @@ def _describe(error: Any, node: Node, path: list[Any]) -> tuple[str, str | None]
         extras = [k for k in node.items if k not in allowed and not _pattern_ok(error.schema, k)]
         if extras:
             key = extras[0]
+            import difflib  # only to word an error
+
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             suggestion = f' — did you mean "{close[0]}"?' if close else ""
             return f'unknown key "{key}" in {where}{suggestion}', key
