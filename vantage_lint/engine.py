@@ -378,6 +378,9 @@ class _Runner:
         self.supersedes = {r.code: r.supersedes for r in rules if r.supersedes}
         self.last_context: DeployContext | None = None
         self.loaded: object | None = None  # the project last linted, until release()
+        # Check functions by rule code, resolved on first use (an indexed rule's module is
+        # imported then), so each later call is a plain function call.
+        self.checks: dict[str, Callable[..., Iterable[Finding]]] = {}
 
     def _context(self, path: str, detect: Callable[[], DeployContext]) -> DeployContext:
         from vantage_lint.compose.deploy_context import forced
@@ -424,11 +427,12 @@ class _Runner:
         for rule, context in self.by_scope["project"]:
             if self._applies(rule):
                 findings.extend(self._call(rule, context, project, project))
+        # The context is the project's: the rules it admits are chosen once, not per service.
+        service_rules = [(rule, context) for rule, context in self.by_scope["service"] if self._applies(rule)]
         for service in project.services.values():
-            for rule, context in self.by_scope["service"]:
-                if rule.roles is not None and not (rule.roles & service.roles):
-                    continue
-                if not self._applies(rule):
+            roles = service.roles
+            for rule, context in service_rules:
+                if rule.roles is not None and not (rule.roles & roles):
                     continue
                 context.service_name = service.name
                 findings.extend(self._call(rule, context, service, project))
@@ -501,8 +505,12 @@ class _Runner:
 
     def _call(self, rule: Rule, context: RuleContext, subject: object, project: object) -> list[Finding]:
         context.project = project
+        check = self.checks.get(rule.code)
+        if check is None:
+            resolve = getattr(rule.check, "resolve", None)  # a rule from the index (rules._index)
+            check = self.checks[rule.code] = resolve() if resolve is not None else rule.check
         try:
-            return list(rule.check(subject, context))  # type: ignore[misc]
+            return list(check(subject, context))  # type: ignore[misc]
         except Exception as exc:
             where = getattr(subject, "name", None) or getattr(getattr(subject, "source", None), "path", "")
             raise InternalError(f"rule {rule.code} ({rule.name}) failed on {where}: {type(exc).__name__}: {exc}") from exc
