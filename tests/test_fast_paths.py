@@ -73,3 +73,26 @@ def test_secrets_from_the_loaders_tree_equal_those_of_a_fresh_parse():
             with_secrets += bool(from_tree)
             extended += "extends:" in source.text
     assert compared > 300 and with_secrets > 30 and extended > 5, (compared, with_secrets, extended)
+
+
+def test_static_schema_equals_the_static_copy_of_the_schema():
+    from vantage_lint.compose.schema import compose_schema, static_schema, static_unevaluated
+
+    assert static_schema() == static_unevaluated(compose_schema())
+    assert static_schema() != compose_schema()  # the transformation did something
+
+
+def test_secret_values_are_the_same_with_the_cache_off(tmp_path, monkeypatch):
+    from vantage_lint import cache, secrets
+
+    compose = ("services:\n  redis:\n    image: redis:7.2\n    command: [redis-server, --requirepass, Pw0rdOne]\n"
+               "    environment:\n      REDIS_PASSWORD: Pw0rdTwo\n      URL: redis://:Pw0rdThree@redis:6379/0\n")
+    found = {}
+    for enabled in (True, False, True):  # stored, not stored, read back
+        monkeypatch.setattr(secrets, "_memo", {})
+        cache.configure(enabled=enabled, folder=tmp_path)
+        try:
+            found[enabled] = secrets.secret_values("docker-compose.yml", compose)
+        finally:
+            cache.configure()
+    assert found[True] == found[False] == ("Pw0rdThree", "Pw0rdOne", "Pw0rdTwo")
