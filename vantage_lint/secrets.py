@@ -20,7 +20,9 @@ SECRET_NAME = lazy(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKE
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
+    # cached: the secret scan asks for every key of every file, and keys repeat
     return bool(SECRET_NAME.search(name)) and name.upper() not in _NOT_SECRET_NAMES
 
 
@@ -235,13 +237,16 @@ def redact(text: str, known: tuple[str, ...] = ()) -> str:
 # Secrets that only their file's structure reveals
 
 
+@lru_cache(maxsize=4096)
 def redact_source_line(line: str, path: str, text: str) -> str:
     """:func:`redact` for a line quoted from the file ``path`` whose whole text is ``text``.
 
     A line alone does not always show that it holds a secret: the password of a block list
     (``- --requirepass`` then ``- s3cret`` on the next line) or of a ``*_PWD`` key quoted without
     its key. Every secret value the whole file reveals is masked wherever it appears; a short one
-    (under 4 characters) only where it stands as a whole word."""
+    (under 4 characters) only where it stands as a whole word.
+
+    Cached: a finding's fingerprint and its span both ask for the same text."""
     values = secret_values(path, text)
     spans = list(_spans(line, tuple(v for v in values if len(v) >= _MIN_SECRET)))
     for value in values:
