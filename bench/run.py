@@ -48,12 +48,15 @@ ENV["VANTAGE_LINT_CACHE_DIR"] = str(WORK / "cache")
 GNU_TIME = Path("/usr/bin/time").exists()
 
 
-def run_timed(argv: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
+def run_timed(argv: list[str], cwd: Path = ROOT) -> tuple[float, int, int]:
     """Wall seconds, peak RSS in KiB (the largest of the process and its workers), exit status.
 
     Linux carries a process's pre-exec high-water mark into ru_maxrss, so a tool started
     straight from this (larger) Python process would inherit its size: GNU time, a small
-    process, starts the tool and reports the tool's own peak. Without it, wait4 is used."""
+    process, starts the tool and reports the tool's own peak. Without it, wait4 is used.
+    Every tool starts in ``cwd``, the checkout (as the profiles do) wherever the bench was
+    started: the result cache's key holds the working directory, so a warm-cache profile run
+    elsewhere than the timed runs would be a miss."""
     report = WORK / "rss.txt"
     wrapped = ["/usr/bin/time", "-f", "%M", "-o", str(report)] + argv if GNU_TIME else argv
     start = time.perf_counter()
@@ -227,6 +230,13 @@ for ct, nc, tt, where in rows:
     if shown == 10:
         break
 print(f"| (whole run) | | {total * 1000:.1f} ms | |")
+# A warm-cache profile must lint nothing: a miss there means the cache key differs from the
+# timed runs' (another working directory or environment).
+linted = sum(nc for (path, _, name), (_, nc, _, _, _) in stats.stats.items()
+             if name == "_lint_target" and path.endswith("engine.py"))
+misses = sum(nc for (path, _, name), (_, nc, _, _, _) in stats.stats.items()
+             if name == "run" and path.endswith("engine.py"))
+print(f"| (targets: {linted}; linted, not answered by the cache: {misses}) | | | |")
 """
 
 
@@ -236,7 +246,7 @@ def profile_summary(python: str, argv: list[str], cwd: Path) -> str:
     return done.stdout.strip() or f"(profile failed: {done.stderr.strip()[-300:]})"
 
 
-def _output(argv: list[str], cwd: Path | None = None) -> bytes:
+def _output(argv: list[str], cwd: Path = ROOT) -> bytes:
     return subprocess.run(argv, capture_output=True, env=ENV, cwd=cwd).stdout
 
 

@@ -319,6 +319,7 @@ def _lint_target(runner: _Runner, target: Target, reader: Reader, cache_key: str
     with recording(log):
         found, read = runner.run(target)
         _fingerprint_all(found, reader, log)
+    runner.release()
     where = runner.last_context
     if cache_key is not None:
         project_cache.store(cache_key, target, log, found, read, reader, runner.inputs.environ, where)
@@ -381,6 +382,10 @@ class _Runner:
         self.enabled_codes = {r.code for r in rules}
         self.supersedes = {r.code: r.supersedes for r in rules if r.supersedes}
         self.last_context: DeployContext | None = None
+        self.loaded: object | None = None  # the project last linted, until release()
+        # Check functions by rule code, resolved on first use (an indexed rule's module is
+        # imported then), so each later call is a plain function call.
+        self.checks: dict[str, Callable[..., Iterable[Finding]]] = {}
 
     def _context(self, path: str, detect: Callable[[], DeployContext]) -> DeployContext:
         from vantage_lint.compose.deploy_context import forced
@@ -427,11 +432,12 @@ class _Runner:
         for rule, context in self.by_scope["project"]:
             if self._applies(rule):
                 findings.extend(self._call(rule, context, project, project))
+        # The context is the project's: the rules it admits are chosen once, not per service.
+        service_rules = [(rule, context) for rule, context in self.by_scope["service"] if self._applies(rule)]
         for service in project.services.values():
-            for rule, context in self.by_scope["service"]:
-                if rule.roles is not None and not (rule.roles & service.roles):
-                    continue
-                if not self._applies(rule):
+            roles = service.roles
+            for rule, context in service_rules:
+                if rule.roles is not None and not (rule.roles & roles):
                     continue
                 context.service_name = service.name
                 findings.extend(self._call(rule, context, service, project))
@@ -439,8 +445,15 @@ class _Runner:
         for conf in project.redis_configs:
             findings.extend(self._redis_rules(conf, project))
         read = list(project.sources)
-        _release(project)
+        self.loaded = project
         return self._drop_superseded(findings), read
+
+    def release(self) -> None:
+        """Let the last project go, once its findings are fingerprinted and masked (the secret
+        scan reads the trees its files were parsed into)."""
+        if self.loaded is not None:
+            _release(self.loaded)
+            self.loaded = None
 
     def _drop_superseded(self, findings: list[Finding]) -> list[Finding]:
         """One problem, one finding: a rule that states a problem precisely replaces, on the same
@@ -498,8 +511,12 @@ class _Runner:
     def _call(self, rule: Rule, context: RuleContext, subject: object, project: object) -> list[Finding]:
         context.project = project
         context.deploy_context = self.last_context.context if self.last_context is not None else None
+        check = self.checks.get(rule.code)
+        if check is None:
+            resolve = getattr(rule.check, "resolve", None)  # a rule from the index (rules._index)
+            check = self.checks[rule.code] = resolve() if resolve is not None else rule.check
         try:
-            return list(rule.check(subject, context))  # type: ignore[misc]
+            return list(check(subject, context))  # type: ignore[misc]
         except Exception as exc:
             where = getattr(subject, "name", None) or getattr(getattr(subject, "source", None), "path", "")
             raise InternalError(f"rule {rule.code} ({rule.name}) failed on {where}: {type(exc).__name__}: {exc}") from exc

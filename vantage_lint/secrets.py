@@ -20,7 +20,9 @@ SECRET_NAME = lazy(r"(PASSWORD|PASSWD|PASS|PWD|(?<![A-Z])PW(?![A-Z])|SECRET|TOKE
 _NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 
 
+@lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
+    # cached: the secret scan asks for every key of every file, and keys repeat
     return bool(SECRET_NAME.search(name)) and name.upper() not in _NOT_SECRET_NAMES
 
 
@@ -167,7 +169,8 @@ def run_secrets(sources: Iterable[Any]) -> tuple[str, ...]:
     a policy's ``{error}`` is found by its value."""
     found: set[str] = set()
     for source in sources:
-        found.update(v for v in secret_values(source.path, source.text) if len(v) >= _MIN_SECRET)
+        values = secret_values(source.path, source.text, getattr(source, "yaml_root", None))
+        found.update(v for v in values if len(v) >= _MIN_SECRET)
     return tuple(sorted(found, key=lambda v: (-len(v), v)))
 
 
@@ -268,13 +271,16 @@ def redact(text: str, known: tuple[str, ...] = ()) -> str:
 # Secrets that only their file's structure reveals
 
 
+@lru_cache(maxsize=4096)
 def redact_source_line(line: str, path: str, text: str) -> str:
     """:func:`redact` for a line quoted from the file ``path`` whose whole text is ``text``.
 
     A line alone does not always show that it holds a secret: the password of a block list
     (``- --requirepass`` then ``- s3cret`` on the next line) or of a ``*_PWD`` key quoted without
     its key. Every secret value the whole file reveals is masked wherever it appears; a short one
-    (under 4 characters) only where it stands as a whole word."""
+    (under 4 characters) only where it stands as a whole word.
+
+    Cached: a finding's fingerprint and its span both ask for the same text."""
     values = secret_values(path, text)
     spans = list(_spans(line, tuple(v for v in values if len(v) >= _MIN_SECRET)))
     for value in values:
@@ -294,17 +300,38 @@ PASSWORD_FLAGS = frozenset({"-a", "--requirepass", "--masterauth", "--pass", "--
 _MIN_SECRET = 4  # shorter values would mask ordinary words and numbers in every message
 
 
-@lru_cache(maxsize=256)
-def secret_values(path: str, text: str) -> tuple[str, ...]:
+# (path, text) -> secret values: fingerprints, spans and excerpts ask again for every finding.
+_MEMO_LIMIT = 256
+_memo: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def secret_values(path: str, text: str, tree: Any = None) -> tuple[str, ...]:
     """The secret values written in a file, longest first.
 
-    Finding them parses the file (a YAML parse for a Compose file), which a run answered from
-    the result cache otherwise never does; so where each value is written in the text is cached
-    by the text's digest. The cache holds offsets only, never a secret: the values are read back
-    from the text itself. A value not written verbatim (an escaped YAML scalar) is not cached."""
+    ``tree`` is the loader's node tree of ``text`` when it is at hand (``SourceFile.yaml_root``,
+    the file as parsed, before includes and extends): a Compose file's secrets are then read
+    from it instead of from a second parse of the text."""
+    key = (path, text)
+    found = _memo.get(key)
+    if found is None:
+        found = _stored_secret_values(path, text, tree)
+        if len(_memo) >= _MEMO_LIMIT:
+            del _memo[next(iter(_memo))]  # the oldest
+        _memo[key] = found
+    return found
+
+
+def _stored_secret_values(path: str, text: str, tree: Any) -> tuple[str, ...]:
+    """Finding the values parses the file (a YAML parse for a Compose file), which a run
+    answered from the result cache otherwise never does; so where each value is written in the
+    text is cached by the text's digest. The cache holds offsets only, never a secret: the
+    values are read back from the text itself. A value not written verbatim (an escaped YAML
+    scalar) is not cached."""
     from vantage_lint import cache
 
     kind = _file_kind(path)
+    if cache.folder() is None:
+        return _secret_values(kind, path, text, tree)
     # the tool digest too: a changed detector must look again, never reuse an older answer
     payload = f"{cache.tool_digest()}\0{kind}\0{text}".encode("utf-8", "surrogatepass")
     digest = cache.key("secret-offsets", payload)
@@ -314,7 +341,7 @@ def secret_values(path: str, text: str) -> tuple[str, ...]:
             return tuple(text[start:end] for start, end in stored)
         except (TypeError, ValueError):
             pass
-    values = _secret_values(kind, path, text)
+    values = _secret_values(kind, path, text, tree)
     offsets = [[text.find(v), text.find(v) + len(v)] for v in values]
     if all(start >= 0 for start, _ in offsets):
         cache.put(digest, offsets)
@@ -326,11 +353,11 @@ def _file_kind(path: str) -> str:
     return "conf" if name.endswith(".conf") else "yaml" if name.endswith((".yml", ".yaml")) else "env"
 
 
-def _secret_values(kind: str, path: str, text: str) -> tuple[str, ...]:
+def _secret_values(kind: str, path: str, text: str, tree: Any = None) -> tuple[str, ...]:
     if kind == "conf":
         found = _redis_conf_secrets(text)
     elif kind == "yaml":
-        found = _yaml_secrets(path, text)
+        found = _yaml_secrets(path, text, tree)
     else:
         found = _env_secrets(text)
     kept = {v for v in found if v and not v.startswith("$")}
@@ -397,15 +424,21 @@ def fallback_secrets(raw: str) -> set[str]:
     return found
 
 
-def _yaml_secrets(path: str, text: str) -> set[str]:
+def _yaml_secrets(path: str, text: str, tree: Any = None) -> set[str]:
+    """The values as written, before interpolation: a node's ``raw`` text wherever the parser
+    typed it a string (the only values interpolation changes), so the loader's interpolated
+    tree reads the same as a tree parsed without an environment (tests compare both)."""
     from vantage_lint.compose.nodes import MapNode, ScalarNode, SeqNode, walk
-    from vantage_lint.compose.yaml_loader import parse_yaml
-    from vantage_lint.source import SourceError, decode
 
-    try:
-        root = parse_yaml(decode(text.encode("utf-8"), path)).root
-    except SourceError:
-        return set()
+    root = tree
+    if root is None:
+        from vantage_lint.compose.yaml_loader import parse_yaml
+        from vantage_lint.source import SourceError, decode
+
+        try:
+            root = parse_yaml(decode(text.encode("utf-8"), path)).root
+        except SourceError:
+            return set()
     found: set[str] = set()
     for node in walk(root):
         if isinstance(node, ScalarNode) and isinstance(node.raw, str) and "${" in node.raw:
@@ -414,12 +447,12 @@ def _yaml_secrets(path: str, text: str) -> set[str]:
             for key, value in node.items.items():
                 if isinstance(value, ScalarNode) and isinstance(value.value, str):
                     if isinstance(key, str) and is_secret_name(key):
-                        found.add(value.value)
-                    found.update(_url_passwords(value.value))
+                        found.add(value.raw)
+                    found.update(_url_passwords(value.raw))
         elif isinstance(node, SeqNode):
             previous = ""
             for item in node.items:
-                text = item.value if isinstance(item, ScalarNode) and isinstance(item.value, str) else None
+                text = item.raw if isinstance(item, ScalarNode) and isinstance(item.value, str) else None
                 if text is None:
                     previous = ""
                     continue

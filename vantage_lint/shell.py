@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 
@@ -163,9 +164,12 @@ def _operator_at(text: str, i: int) -> int:
     return i + 1
 
 
-def _tokenize(text: str, *, script: bool) -> list[_Token]:
+@lru_cache(maxsize=1024)
+def _tokenize(text: str, *, script: bool) -> tuple[_Token, ...]:
     """Split ``text`` into words and operators. ``script``: a real shell reads it (newlines and
-    comments matter); otherwise Compose's split, where a newline is just a space."""
+    comments matter); otherwise Compose's split, where a newline is just a space.
+
+    Cached: several rules read the same command of a service (tokens are never changed)."""
     metachars = _SCRIPT_METACHARS if script else _SPLIT_METACHARS
     tokens: list[_Token] = []
     i, n = 0, len(text)
@@ -194,7 +198,7 @@ def _tokenize(text: str, *, script: bool) -> list[_Token]:
                 continue
             tokens.append(_Token(word, i, max(end, i + 1), "word"))
             i = max(end, i + 1)
-    return tokens
+    return tuple(tokens)
 
 
 def _is_operator_text(text: str) -> bool:

@@ -10,7 +10,6 @@ what it does not know.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -469,6 +468,8 @@ def env_suggestion(name: str, subcommand: str = "worker") -> str | None:
     extended = [c for c in cores if c.startswith(core)]
     if len(extended) == 1:
         return prefix + extended[0]
+    import difflib  # only for a name that is no option's
+
     match = difflib.get_close_matches(core, cores, n=1, cutoff=0.8)
     return prefix + match[0] if match else None
 

@@ -8,7 +8,6 @@ spelling wins (``celery events`` declares ``-d`` twice). Flower options are torn
 
 from __future__ import annotations
 
-import difflib
 import json
 from functools import cache
 from pathlib import Path
@@ -153,6 +152,8 @@ def closest(word: str, candidates: list[str]) -> str | None:
     extended = [c for c in candidates if c.startswith(word) and c != word]
     if len(extended) == 1:
         return extended[0]
+    import difflib  # only for a word that is no option's
+
     match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return match[0] if match else None
 

@@ -91,11 +91,21 @@ def _matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return len(path) == len(pattern) and all(p == "*" or p == q for p, q in zip(pattern, path))
 
 
+# The table by (length, last part): every string of a file asks for its cast, and most paths
+# have no candidate at all. A path matches at most one pattern (tests check it).
+_BY_SHAPE: dict[tuple[int, str], list[tuple[tuple[str, ...], Callable[[str], Any]]]] = {}
+for _pattern, _cast in CAST_TABLE.items():
+    _BY_SHAPE.setdefault((len(_pattern), _pattern[-1]), []).append((_pattern, _cast))
+
+
 def caster_for(path: tuple[str, ...]) -> Callable[[str], Any] | None:
     """The cast compose-go applies to a string at ``path`` (sequence items written ``[]``)."""
-    for pattern, cast in CAST_TABLE.items():
-        if _matches(path, pattern):
-            return cast
+    if not path:
+        return None
+    for shape in ((len(path), path[-1]), (len(path), "*")):
+        for pattern, cast in _BY_SHAPE.get(shape, ()):
+            if _matches(path, pattern):
+                return cast
     return None
 
 

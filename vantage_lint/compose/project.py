@@ -207,7 +207,7 @@ def load_project(
             root = _apply_includes(loader, root, path, env, (path.resolve(),))
             # compose-go resolves extends in each file before merging it: an override file
             # does not reach a service that extends, and a base only in another file is an error.
-            _resolve_all_extends(loader, root, path, env)
+            root = _resolve_all_extends(loader, root, path, env)
         clean = None if root is None else enforce_unicity(_as_map(strip_resets(root)))
         compose_files.append(ComposeFile(source, clean, root))
         if root is not None and clean is not None:
@@ -489,7 +489,7 @@ def _apply_includes(
                 if included is None:
                     continue
                 included = _apply_includes(loader, included, target_path, included_env, chain + (first,))
-                _resolve_all_extends(loader, included, target_path, included_env)
+                included = _resolve_all_extends(loader, included, target_path, included_env)
                 merged = included if merged is None else _as_map(strip_resets(merge(merged, included)))
             if merged is not None:
                 merged = enforce_unicity(_as_map(strip_resets(merged)))
@@ -567,16 +567,21 @@ def _copy_section(loader: _Loader, into: MapNode, source: MapNode, section: str,
     into.set(section, target, into.keys.get(section, at))
 
 
-def _resolve_all_extends(loader: _Loader, root: MapNode, path: Path, env: Mapping[str, str]) -> None:
+def _resolve_all_extends(loader: _Loader, root: MapNode, path: Path, env: Mapping[str, str]) -> MapNode:
+    """``root`` with every service's ``extends`` applied; ``root`` itself is left as parsed (it is
+    the file's own tree, ``SourceFile.yaml_root``)."""
     services = root.get("services")
-    if not isinstance(services, MapNode):
-        return
+    if not isinstance(services, MapNode) or not any(
+            isinstance(node, MapNode) and "extends" in node.items for node in services.items.values()):
+        return root
     resolved = services.copy()
     done: dict[tuple[Path, str], MapNode] = {}  # a base shared by many services is merged once
     for name, node in services.items.items():
         if isinstance(node, MapNode) and "extends" in node.items:
             resolved.set(name, _extended(loader, services, name, path, env, done), services.keys[name])
-    root.set("services", resolved, root.keys["services"])
+    result = root.copy()
+    result.set("services", resolved, root.keys["services"])
+    return result
 
 
 def _extended(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterator
@@ -38,8 +37,9 @@ def _schema_path() -> Path:
 
 @cache
 def static_schema() -> dict[str, Any]:
-    """The schema with its ``unevaluatedProperties`` made static (see below), once per process."""
-    return static_unevaluated(compose_schema())
+    """The schema with its ``unevaluatedProperties`` made static (see below), once per process
+    (a fresh parse of the file is the copy changed: cheaper than copying the parsed schema)."""
+    return _make_static(json.loads(_schema_path().read_text("utf-8")))
 
 
 @cache
@@ -61,7 +61,11 @@ def static_unevaluated(schema: dict[str, Any]) -> dict[str, Any]:
     keys only through ``properties``/``patternProperties`` (no conditionals or nested
     combinators), the covered keys are known statically: the union of those names. Validation
     verdicts stay the same (tests compare both validators over the corpus)."""
-    result = json.loads(json.dumps(schema))
+    return _make_static(json.loads(json.dumps(schema)))
+
+
+def _make_static(result: dict[str, Any]) -> dict[str, Any]:
+    """:func:`static_unevaluated` done in place on ``result``."""
     definitions = result.get("$defs", {})
 
     def resolve(sub: Any) -> Any:
@@ -136,16 +140,19 @@ def schema_errors(root: MapNode) -> list[SchemaError]:
     from vantage_lint import cache
 
     view = schema_view(root)
-    digest = cache.key("compose-schema-v3", _schema_digest().encode() + repr(view).encode())
-    stored = cache.get(digest)
-    if isinstance(stored, list):
-        return [(list(path), message, key) for path, message, key in stored]
+    digest = None
+    if cache.folder() is not None:
+        digest = cache.key("compose-schema-v3", _schema_digest().encode() + repr(view).encode())
+        stored = cache.get(digest)
+        if isinstance(stored, list):
+            return [(list(path), message, key) for path, message, key in stored]
     from vantage_lint.compose.schema_check import is_valid
 
     # Most files are valid: the small checker says so without jsonschema, which is needed only
     # to find and describe errors (or when the checker cannot tell).
     errors = [] if is_valid(static_schema(), view) is True else _validate(root, view)
-    cache.put(digest, errors)
+    if digest is not None:
+        cache.put(digest, errors)
     return errors
 
 
@@ -241,6 +248,8 @@ def _describe(error: Any, node: Node, path: list[Any]) -> tuple[str, str | None]
         extras = [k for k in node.items if k not in allowed and not _pattern_ok(error.schema, k)]
         if extras:
             key = extras[0]
+            import difflib  # only to word an error
+
             close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
             suggestion = f' — did you mean "{close[0]}"?' if close else ""
             return f'unknown key "{key}" in {where}{suggestion}', key

@@ -12,6 +12,7 @@ compares both over the corpus and over mutated documents.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -30,9 +31,25 @@ def is_valid(schema: dict[str, Any], instance: Any) -> bool | None:
     """True or False as jsonschema would say for ``schema`` (a 2020-12 schema with local
     ``#/$defs/`` references), or None when this checker cannot tell."""
     try:
-        return _Checker(schema).valid(schema, instance)
+        return _checker(schema).valid(schema, instance)
     except (_Unknown, RecursionError):
         return None
+
+
+# The checkers of the last few root schemas (the Compose schema is one), each holding its root
+# so that the ids its compiled subschemas are filed under stay those of live objects.
+_CHECKERS: dict[int, _Checker] = {}
+_CHECKERS_LIMIT = 8
+
+
+def _checker(root: dict[str, Any]) -> _Checker:
+    checker = _CHECKERS.get(id(root))
+    if checker is None or checker.root is not root:
+        checker = _Checker(root)
+        if len(_CHECKERS) >= _CHECKERS_LIMIT:
+            del _CHECKERS[next(iter(_CHECKERS))]  # the oldest
+        _CHECKERS[id(root)] = checker
+    return checker
 
 
 @lru_cache(maxsize=512)
@@ -72,110 +89,168 @@ def _scalar_equal(one: Any, other: Any) -> bool:
 _PLAIN = (str, int, float, bool, type(None), dict, list)
 
 
+Check = Callable[[Any], bool]
+
+
 class _Checker:
-    __slots__ = ("definitions",)
+    """Each subschema compiled, on its first use, into a function of the instance: its keywords
+    in order, their values read once (a file's services meet the same subschemas again and again).
+    A keyword this checker does not know compiles to a check that answers "cannot tell" when it
+    is reached, as the schema would be read keyword by keyword."""
+
+    __slots__ = ("root", "definitions", "compiled")
 
     def __init__(self, root: dict[str, Any]):
-        self.definitions = root.get("$defs", {})
+        self.root = root
+        self.definitions = root.get("$defs", {}) if isinstance(root, dict) else {}
+        self.compiled: dict[int, Check] = {}
 
     def valid(self, schema: Any, instance: Any) -> bool:
+        check = self.compiled.get(id(schema))
+        if check is None:
+            check = self.compiled[id(schema)] = self._compile(schema)
+        return check(instance)
+
+    def _compile(self, schema: Any) -> Check:
         if schema is True:
-            return True
+            return _always
         if schema is False:
-            return False
+            return _never
         if not isinstance(schema, dict):
-            raise _Unknown("schema")
-        if not isinstance(instance, _PLAIN):
-            raise _Unknown(type(instance).__name__)
+            return _cannot_tell("schema")
+        checks: list[Check] = []
         for keyword, value in schema.items():
-            if keyword not in _KNOWN:
-                raise _Unknown(keyword)
-            if keyword in _ANNOTATIONS:
-                continue
-            if not getattr(self, "_" + keyword.lstrip("$"))(value, instance, schema):
-                return False
-        return True
+            make = _MAKERS.get(keyword)
+            if make is not None:
+                checks.append(make(self, value, schema))
+            elif keyword not in _ANNOTATIONS:
+                checks.append(_cannot_tell(keyword))
 
-    def _type(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
+        def check(instance: Any) -> bool:
+            if not isinstance(instance, _PLAIN):
+                raise _Unknown(type(instance).__name__)
+            for one in checks:
+                if not one(instance):
+                    return False
+            return True
+
+        return check
+
+    def _type(self, value: Any, _schema: dict[str, Any]) -> Check:
         names = value if isinstance(value, list) else [value]
-        return any(_is_type(instance, name) for name in names)
+        return lambda instance: any(_is_type(instance, name) for name in names)
 
-    def _ref(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
+    def _ref(self, value: Any, _schema: dict[str, Any]) -> Check:
         if not isinstance(value, str) or not value.startswith("#/$defs/") or "/" in value[len("#/$defs/"):]:
-            raise _Unknown(value)
+            return _cannot_tell(str(value))
         name = value[len("#/$defs/"):]
         if name not in self.definitions:
-            raise _Unknown(value)
-        return self.valid(self.definitions[name], instance)
+            return _cannot_tell(value)
+        target = self.definitions[name]
+        return lambda instance: self.valid(target, instance)
 
-    def _properties(self, value: dict[str, Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        if not isinstance(instance, dict):
-            return True
-        return all(self.valid(sub, instance[name]) for name, sub in value.items() if name in instance)
+    def _properties(self, value: dict[str, Any], _schema: dict[str, Any]) -> Check:
+        items = list(value.items())
+        return lambda instance: not isinstance(instance, dict) or all(
+            self.valid(sub, instance[name]) for name, sub in items if name in instance)
 
-    def _patternProperties(self, value: dict[str, Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        if not isinstance(instance, dict):
-            return True
-        for pattern, sub in value.items():
-            regex = _regex(pattern)
-            for key, item in instance.items():
-                if not isinstance(key, str):
-                    raise _Unknown("key")
-                if regex.search(key) and not self.valid(sub, item):
-                    return False
-        return True
+    def _patternProperties(self, value: dict[str, Any], _schema: dict[str, Any]) -> Check:
+        patterns = [(_regex(pattern), sub) for pattern, sub in value.items()]
 
-    def _additionalProperties(self, value: Any, instance: Any, schema: dict[str, Any]) -> bool:
-        if not isinstance(instance, dict):
+        def check(instance: Any) -> bool:
+            if not isinstance(instance, dict):
+                return True
+            for regex, sub in patterns:
+                for key, item in instance.items():
+                    if not isinstance(key, str):
+                        raise _Unknown("key")
+                    if regex.search(key) and not self.valid(sub, item):
+                        return False
             return True
+
+        return check
+
+    def _additionalProperties(self, value: Any, schema: dict[str, Any]) -> Check:
         named = schema.get("properties", {})
         patterns = [_regex(p) for p in schema.get("patternProperties", {})]
-        for key, item in instance.items():
-            if key in named or any(p.search(key) for p in patterns):
-                continue
-            if not self.valid(value, item):
-                return False
-        return True
 
-    def _required(self, value: list[str], instance: Any, _schema: dict[str, Any]) -> bool:
-        return not isinstance(instance, dict) or all(name in instance for name in value)
-
-    def _items(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
-        return not isinstance(instance, list) or all(self.valid(value, item) for item in instance)
-
-    def _oneOf(self, value: list[Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        matched = 0
-        for sub in value:
-            if self.valid(sub, instance):
-                matched += 1
-                if matched > 1:
+        def check(instance: Any) -> bool:
+            if not isinstance(instance, dict):
+                return True
+            for key, item in instance.items():
+                if key in named or any(p.search(key) for p in patterns):
+                    continue
+                if not self.valid(value, item):
                     return False
-        return matched == 1
-
-    def _anyOf(self, value: list[Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        return any(self.valid(sub, instance) for sub in value)
-
-    def _allOf(self, value: list[Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        return all(self.valid(sub, instance) for sub in value)
-
-    def _uniqueItems(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
-        if value is not True or not isinstance(instance, list):
             return True
-        if not all(isinstance(item, str) for item in instance):
-            raise _Unknown("uniqueItems over non-strings")
-        return len(set(instance)) == len(instance)
 
-    def _enum(self, value: list[Any], instance: Any, _schema: dict[str, Any]) -> bool:
-        return any(_scalar_equal(instance, option) for option in value)
+        return check
 
-    def _minimum(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
-        return not _is_number(instance) or instance >= value
+    def _required(self, value: list[str], _schema: dict[str, Any]) -> Check:
+        return lambda instance: not isinstance(instance, dict) or all(name in instance for name in value)
 
-    def _maximum(self, value: Any, instance: Any, _schema: dict[str, Any]) -> bool:
-        return not _is_number(instance) or instance <= value
+    def _items(self, value: Any, _schema: dict[str, Any]) -> Check:
+        return lambda instance: not isinstance(instance, list) or all(self.valid(value, item) for item in instance)
 
-    def _pattern(self, value: str, instance: Any, _schema: dict[str, Any]) -> bool:
-        return not isinstance(instance, str) or _regex(value).search(instance) is not None
+    def _oneOf(self, value: list[Any], _schema: dict[str, Any]) -> Check:
+        def check(instance: Any) -> bool:
+            matched = 0
+            for sub in value:
+                if self.valid(sub, instance):
+                    matched += 1
+                    if matched > 1:
+                        return False
+            return matched == 1
+
+        return check
+
+    def _anyOf(self, value: list[Any], _schema: dict[str, Any]) -> Check:
+        return lambda instance: any(self.valid(sub, instance) for sub in value)
+
+    def _allOf(self, value: list[Any], _schema: dict[str, Any]) -> Check:
+        return lambda instance: all(self.valid(sub, instance) for sub in value)
+
+    def _uniqueItems(self, value: Any, _schema: dict[str, Any]) -> Check:
+        def check(instance: Any) -> bool:
+            if value is not True or not isinstance(instance, list):
+                return True
+            if not all(isinstance(item, str) for item in instance):
+                raise _Unknown("uniqueItems over non-strings")
+            return len(set(instance)) == len(instance)
+
+        return check
+
+    def _enum(self, value: list[Any], _schema: dict[str, Any]) -> Check:
+        return lambda instance: any(_scalar_equal(instance, option) for option in value)
+
+    def _minimum(self, value: Any, _schema: dict[str, Any]) -> Check:
+        return lambda instance: not _is_number(instance) or instance >= value
+
+    def _maximum(self, value: Any, _schema: dict[str, Any]) -> Check:
+        return lambda instance: not _is_number(instance) or instance <= value
+
+    def _pattern(self, value: str, _schema: dict[str, Any]) -> Check:
+        regex = _regex(value)
+        return lambda instance: not isinstance(instance, str) or regex.search(instance) is not None
+
+
+def _always(_instance: Any) -> bool:
+    return True
+
+
+def _never(_instance: Any) -> bool:
+    return False
+
+
+def _cannot_tell(what: str) -> Check:
+    def check(_instance: Any) -> bool:
+        raise _Unknown(what)
+
+    return check
+
+
+# keyword -> the method compiling it (``$ref`` -> ``_ref``)
+_MAKERS = {keyword: getattr(_Checker, "_" + keyword.lstrip("$")) for keyword in _KNOWN - _ANNOTATIONS}
 
 
 def _is_number(instance: Any) -> bool:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, scalar_text
 from vantage_lint.compose.unknown import has_unknown
-from vantage_lint.images.dockerfile import Dockerfile, Stage, parse_dockerfile
 from vantage_lint.source import SourceError
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
+    from vantage_lint.images.dockerfile import Dockerfile, Stage
 
 _REMOTE = ("http://", "https://", "git://", "git@", "ssh://", "github.com/")
 
@@ -151,6 +151,8 @@ def _read_build(service: Service, node: Node) -> Build:
 
 
 def _parsed(build: Build, text: str, args: dict[str, str | None]) -> Build:
+    from vantage_lint.images.dockerfile import parse_dockerfile  # only a service with a Dockerfile needs it
+
     build.dockerfile = parse_dockerfile(text, args)
     build.stage = build.dockerfile.stage(build.target)
     if build.stage is None:

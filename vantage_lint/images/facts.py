@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 from vantage_lint.compose.model import parse_image
 from vantage_lint.compose.unknown import has_unknown, names_in
 from vantage_lint.images.build import Build, service_build
-from vantage_lint.images.dockerfile import Command, Stage
 from vantage_lint.images.known import KnownImage, known_images, lookup
 from vantage_lint.images.scripts import SWITCHERS, entrypoint_script
 from vantage_lint.shell import SHELLS, basename, split_words
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
+    from vantage_lint.images.dockerfile import Command, Stage
 
 ROOT, NON_ROOT, UNKNOWN = "root", "non-root", "unknown"
 # Neither image nor build: a fragment completed by another -f file; nothing to judge or to say.

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vantage_lint.images.build import Build, inside_folder
-from vantage_lint.images.dockerfile import Stage
 from vantage_lint.shell import basename, split_words
 from vantage_lint.source import SourceError
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
+    from vantage_lint.images.dockerfile import Stage
 
 SWITCHERS = frozenset({"gosu", "su-exec", "setpriv", "runuser", "su", "sudo", "chpst", "s6-setuidgid",
                        "setuidgid"})
