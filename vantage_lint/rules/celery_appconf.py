@@ -100,7 +100,13 @@ def celery_app_config_unread(project, ctx: RuleContext) -> Iterator[Finding]:  #
             continue
         config = loaded.config
         found: list[tuple[Span, str]] = []
-        if config is None:
+        if loaded.location.unfollowed and (config is None or config.app_span is None):
+            found.append((view.span(view.get("app")) if view.get("app") is not None else view.anchor(),
+                          f'the Celery app "{redact(loaded.spec)}" of service "{service.name}" is not found '
+                          f'and may be where the linter cannot see: {"; ".join(loaded.location.unfollowed)}'
+                          + (f" (looked in {loaded.location.looked_in})" if loaded.location.roots else "")
+                          + ": its configuration is not read"))
+        elif config is None:
             if loaded.location.roots:
                 found.append((view.span(view.get("app")) if view.get("app") is not None else view.anchor(),
                               f'the Celery app "{redact(loaded.spec)}" of service "{service.name}" is not a module '
