@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run
+from vantage_lint.celery.app_image import DockerIgnore
 from vantage_lint.compose.project import load_project
 from vantage_lint.compose.roles import celery_invocation
 from vantage_lint.images.dockerfile import parse_dockerfile
@@ -198,6 +199,26 @@ def test_dockerignore_excludes_files_from_the_context(tmp_path):
                       "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
                       ".dockerignore": "*\n!src\n", "src/x.py": "", "proj/__init__.py": APP})
     assert app_config(_view(tmp_path)) is None
+
+
+def test_dockerfile_specific_ignore_file_wins(tmp_path):
+    _write(tmp_path, {"docker-compose.yml": _compose("build: {context: ., dockerfile: docker/worker.Dockerfile}\n" + CMD),
+                      "docker/worker.Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
+                      "docker/worker.Dockerfile.dockerignore": "web\n", ".dockerignore": "proj\n",
+                      "proj/__init__.py": APP})
+    assert app_config(_view(tmp_path)).get("task_time_limit").value == 300
+
+
+@pytest.mark.parametrize("pattern,path,excluded", [
+    ("*.md", "README.md", True), ("*.md", "docs/a.md", False), ("**/*.md", "docs/a.md", True),
+    ("docs", "docs/a/b.py", True), ("/docs/", "docs/x", True), ("*/temp*", "a/temporary.txt", True),
+    ("*/temp*", "temp.txt", False), ("temp?", "tempa", True), ("*\n!src", "src/x.py", False),
+    ("*.md\n!README*.md\nREADME-secret.md", "README-secret.md", True),
+    ("*.md\nREADME-secret.md\n!README*.md", "README-secret.md", False),
+])
+def test_dockerignore_patterns(pattern, path, excluded):
+    """The examples of the .dockerignore reference (docs.docker.com, build context)."""
+    assert DockerIgnore.parse(pattern).excluded(path) is excluded
 
 
 def test_later_copy_overwrites_an_earlier_one(tmp_path):

@@ -11,7 +11,8 @@ earlier one, and leaves the rest in place). Docker's rules, as documented for CO
 - a relative destination is relative to the WORKDIR at that instruction;
 - ``--from=<stage>`` copies from that stage's own files (followed the same way); from another
   image the content is not known;
-- files the context's ``.dockerignore`` excludes are not in the context.
+- files the ``.dockerignore`` excludes are not in the context (``<Dockerfile>.dockerignore``
+  beside the Dockerfile first, else the context's own, as BuildKit reads them).
 
 Where a path could come from something the linter cannot read (a heredoc, a variable with no
 value, ``--from`` an image, a wildcard that matches a folder, an ``ADD`` of a URL or archive),
@@ -267,7 +268,11 @@ def container_files(build: Build | None, mounts: list[Mount], read_text) -> Cont
     """The container's files for ``build`` (None: no image built here) under ``mounts``."""
     files = ContainerFiles(build, mounts)
     if build is not None and build.context is not None:
+        # BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile first, else the
+        # context's `.dockerignore`.
         path = build.context / ".dockerignore"
+        if build.path is not None and Path(f"{build.path}.dockerignore").is_file():
+            path = Path(f"{build.path}.dockerignore")
         if path.is_file():
             try:
                 files.ignore = DockerIgnore.parse(read_text(path))
