@@ -221,6 +221,16 @@ def test_dockerignore_patterns(pattern, path, excluded):
     assert DockerIgnore.parse(pattern).excluded(path) is excluded
 
 
+@pytest.mark.parametrize("copy,files", [
+    pytest.param("COPY *.py /app/", {"tasks.py": APP}, id="files"),
+    pytest.param("COPY sr* /app/", {"src/tasks.py": APP}, id="a-folder-matched-copies-its-contents"),
+])
+def test_wildcard_sources(tmp_path, copy, files):
+    _write(tmp_path, {"docker-compose.yml": _compose("build: .\ncommand: celery -A tasks worker\n"),
+                      "Dockerfile": f"FROM python:3.12-slim\nWORKDIR /app\n{copy}\n", **files})
+    assert app_config(_view(tmp_path)).get("task_time_limit").value == 300
+
+
 def test_later_copy_overwrites_an_earlier_one(tmp_path):
     _write(tmp_path, {"docker-compose.yml": _compose("build: .\n" + CMD),
                       "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY old /app\nCOPY new /app\n",

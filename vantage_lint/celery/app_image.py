@@ -7,7 +7,8 @@ earlier one, and leaves the rest in place). Docker's rules, as documented for CO
 
 - a source folder's *contents* land in the destination (``COPY src /app``: ``src/x.py`` is
   ``/app/x.py``); a source file lands at the destination, or inside it when the destination
-  ends with ``/``, is the working directory (``.``) or takes several sources;
+  ends with ``/``, is the working directory (``.``) or takes several sources; each match of a
+  wildcard is a source of its own;
 - a relative destination is relative to the WORKDIR at that instruction;
 - ``--from=<stage>`` copies from that stage's own files (followed the same way); from another
   image the content is not known;
@@ -15,7 +16,7 @@ earlier one, and leaves the rest in place). Docker's rules, as documented for CO
   beside the Dockerfile first, else the context's own, as BuildKit reads them).
 
 Where a path could come from something the linter cannot read (a heredoc, a variable with no
-value, ``--from`` an image, a wildcard that matches a folder, an ``ADD`` of a URL or archive),
+value, ``--from`` an image, a wildcard in a folder name, an ``ADD`` of a URL or archive),
 the answer is a reason string, never a guess. ``RUN`` steps are not followed: a file they
 create or move is not seen.
 """
@@ -231,12 +232,16 @@ class ContainerFiles:
             matches = sorted(p for p in base.iterdir() if regex.match(p.name))
         except OSError:
             return None
-        if any(p.is_dir() for p in matches):
-            return f"{self._where(op)} (the wildcard {rel} matches a folder, whose copy is not followed)"
-        first = rest.split("/", 1)[0]
-        for match in matches:
-            if match.name == first and rest == first:
-                return self._kept(match, posixpath.join(folder, match.name) if folder else match.name)
+        # Each match is copied as a source of its own: a folder's contents land in the
+        # destination too (`COPY src/* /app/` puts src/pkg/x.py at /app/x.py).
+        for match in reversed(matches):
+            name = posixpath.join(folder, match.name) if folder else match.name
+            if match.is_dir():
+                found = self._kept(match / rest, posixpath.join(name, rest)) if rest else None
+            else:
+                found = self._kept(match, name) if rest == match.name else None
+            if found is not None:
+                return found
         return None
 
     def _kept(self, host: Path, rel: str) -> Lookup:
