@@ -302,7 +302,9 @@ def image_start(build: Build) -> ImageStart | None:
     if build.dockerfile is None or stage is None:
         return None
     if stage.cwd is not None:
-        how = f"WORKDIR at {build.where(stage.cwd_line)}" if stage.cwd_line else f"the base image {stage.base}'s"
+        root = build.dockerfile.chain(stage)[-1]
+        how = (f"WORKDIR at {build.where(stage.cwd_line)}" if stage.cwd_line
+               else f"no WORKDIR, and the base image {root.base} sets none")
     elif stage.cwd_line is not None:
         how = f"WORKDIR at {build.where(stage.cwd_line)} uses a variable not known, or is relative to a base image's"
     else:

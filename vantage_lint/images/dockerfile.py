@@ -498,7 +498,8 @@ def _from(ins: Instruction, result: Dockerfile, global_args: Mapping[str, str | 
 
 
 # Images whose own Dockerfiles (docker-library) set no WORKDIR: a stage built FROM them starts
-# in "/". Any other image may set one, so its working directory is not known.
+# in "/" (read in docker-library/python 3.12/slim-bookworm/Dockerfile: FROM debian, ENV, RUN
+# and CMD only). Any other image may set one, so its working directory is not known.
 _NO_WORKDIR_IMAGES = frozenset({"python", "pypy", "debian", "ubuntu", "alpine", "buildpack-deps", "scratch",
                                 "fedora", "amazonlinux", "rockylinux", "almalinux", "busybox"})
 
