@@ -304,3 +304,28 @@ def test_copy_ops_record_the_workdir_at_each_copy():
     ops = dockerfile.stages[0].copy_ops
     assert [(op.sources, op.dest, op.cwd) for op in ops] == [(("x",), ".", "/a"), (("y",), "./z/", "/a/b")]
     assert dockerfile.stages[0].cwd == "/a/b"
+
+
+# --- the project cache sees what the mapping looked at --------------------------------------------
+
+@pytest.mark.parametrize("initial,change", [
+    pytest.param({}, {"src/proj/__init__.py": APP}, id="the-module-appearing-where-copied"),
+    pytest.param({"src/proj/__init__.py": APP}, {".dockerignore": "src/proj\n"}, id="a-dockerignore-appearing"),
+])
+def test_a_change_the_mapping_depends_on_is_a_cache_miss(cache_dir, tmp_path, monkeypatch, initial, change):
+    from vantage_lint import lint
+
+    _write(tmp_path, {"docker-compose.yml": _compose("build: .\n" + CMD),
+                      "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY ./src /app\n",
+                      "src/other.py": "", "proj/__init__.py": DECOY, **initial})
+    monkeypatch.chdir(tmp_path)
+
+    def codes() -> list[str]:
+        return [f.code for f in lint(["."]).findings if f.code in ("VL305", "VL327")]
+
+    before = codes()
+    assert codes() == before     # answered from the cache
+    _write(tmp_path, change)
+    after = codes()
+    assert after != before
+    assert sorted(after) == sorted(f.code for f in run([tmp_path / "docker-compose.yml"], select=["VL305", "VL327"]).findings)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vantage_lint.findings import Span
-from vantage_lint.source import SourceFile
+from vantage_lint.source import SourceFile, is_file
 
 
 class _Unknown:
@@ -197,7 +197,7 @@ class ModuleFinder:
                     if candidate not in self.unfollowed:
                         self.unfollowed.append(candidate)
                     return None
-                if candidate.is_file() and self.inside(candidate):
+                if is_file(candidate) and self.inside(candidate):
                     return candidate
         return None
 

@@ -23,6 +23,8 @@ create or move is not seen.
 
 from __future__ import annotations
 
+import glob
+import os
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
@@ -31,9 +33,15 @@ from pathlib import Path
 
 from vantage_lint.images.build import Build
 from vantage_lint.images.dockerfile import CopyOp, Dockerfile, Stage
+from vantage_lint.source import exists, glob_paths, is_file
 
 _GLOB = set("*?[")
 Lookup = Path | str | None     # a host file, a reason it is not known, or "not there"
+
+
+def _is_dir(path: Path) -> bool:
+    """A folder (probes noted in the read log, so the project cache sees a change)."""
+    return exists(path) and not is_file(path)
 
 
 def below(path: str, folder: str) -> str | None:
@@ -135,7 +143,7 @@ class ContainerFiles:
                 best = (len(mount.target), mount, rest)
         if best is not None:
             candidate = best[1].host / best[2] if best[2] else best[1].host
-            return candidate if candidate.is_file() else None
+            return candidate if is_file(candidate) else None
         build = self.build
         if build is None:
             return None
@@ -213,10 +221,10 @@ class ContainerFiles:
         if any(c in _GLOB for c in rel):
             return self._glob(op, rel, rest, into_dir)
         host = build.context / rel if rel else build.context
-        if host.is_dir():
+        if _is_dir(host):
             candidate = host / rest if rest else host
             return self._kept(candidate, posixpath.join(rel, rest) if rest else rel)
-        if host.is_file() and (rest == posixpath.basename(rel) or (rest == "" and not into_dir)):
+        if is_file(host) and (rest == posixpath.basename(rel) or (rest == "" and not into_dir)):
             return self._kept(host, rel)
         return None
 
@@ -227,16 +235,12 @@ class ContainerFiles:
         if any(c in _GLOB for c in folder):
             return f"{self._where(op)} (the wildcard {rel} is not followed)"
         base = build.context / folder if folder else build.context
-        regex = _dockerignore_regex(pattern)
-        try:
-            matches = sorted(p for p in base.iterdir() if regex.match(p.name))
-        except OSError:
-            return None
+        matches = glob_paths(os.path.join(glob.escape(str(base)), pattern))
         # Each match is copied as a source of its own: a folder's contents land in the
         # destination too (`COPY src/* /app/` puts src/pkg/x.py at /app/x.py).
         for match in reversed(matches):
             name = posixpath.join(folder, match.name) if folder else match.name
-            if match.is_dir():
+            if _is_dir(match):
                 found = self._kept(match / rest, posixpath.join(name, rest)) if rest else None
             else:
                 found = self._kept(match, name) if rest == match.name else None
@@ -245,7 +249,7 @@ class ContainerFiles:
         return None
 
     def _kept(self, host: Path, rel: str) -> Lookup:
-        if not host.is_file():
+        if not is_file(host):
             return None
         if self.ignore_problem is not None:
             return self.ignore_problem
@@ -276,9 +280,9 @@ def container_files(build: Build | None, mounts: list[Mount], read_text) -> Cont
         # BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile first, else the
         # context's `.dockerignore`.
         path = build.context / ".dockerignore"
-        if build.path is not None and Path(f"{build.path}.dockerignore").is_file():
+        if build.path is not None and is_file(Path(f"{build.path}.dockerignore")):
             path = Path(f"{build.path}.dockerignore")
-        if path.is_file():
+        if is_file(path):
             try:
                 files.ignore = DockerIgnore.parse(read_text(path))
             except Exception as exc:  # SourceError or OSError: said, never raised

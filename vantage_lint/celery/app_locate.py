@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from vantage_lint.celery.app_image import ContainerRoot, Mount, container_files, image_start
 from vantage_lint.compose.nodes import MapNode, ScalarNode, scalar_text
 from vantage_lint.images.build import Build, service_build
+from vantage_lint.source import exists
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
@@ -114,7 +115,7 @@ def _dockerfile_absent(build: Build) -> bool:
     alone is read, with the build context as the import root."""
     if build.context is None:
         return True
-    return build.dockerfile is None and build.path is not None and not build.path.exists()
+    return build.dockerfile is None and build.path is not None and not exists(build.path)
 
 
 def _locate_in_image(service: Service, build: Build, workdir: str | None,
