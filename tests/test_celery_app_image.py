@@ -329,3 +329,14 @@ def test_a_change_the_mapping_depends_on_is_a_cache_miss(cache_dir, tmp_path, mo
     after = codes()
     assert after != before
     assert sorted(after) == sorted(f.code for f in run([tmp_path / "docker-compose.yml"], select=["VL305", "VL327"]).findings)
+
+
+def test_a_long_chain_of_copy_from_stages_is_bounded(tmp_path):
+    stages = ["FROM python:3.12 AS s0\nWORKDIR /app\nCOPY . .\n"]
+    stages += [f"FROM python:3.12 AS s{i}\nCOPY --from=s{i - 1} /app /app\nCOPY --from=s{i - 1} /app/ /app/\n"
+               for i in range(1, 400)]
+    _write(tmp_path, {"docker-compose.yml": _compose("build: .\nworking_dir: /app\n" + CMD),
+                      "Dockerfile": "".join(stages), "proj/__init__.py": APP})
+    report = run([tmp_path / "docker-compose.yml"], select=["VL327"])
+    assert [f.code for f in report.findings] == ["VL327"]
+    assert "is not followed" in report.findings[0].message

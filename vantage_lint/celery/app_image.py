@@ -36,6 +36,9 @@ from vantage_lint.images.dockerfile import CopyOp, Dockerfile, Stage
 from vantage_lint.source import exists, glob_paths, is_file
 
 _GLOB = set("*?[")
+# `COPY --from` followed at most this deep: a chain of stages copying from each other must
+# neither exhaust the stack nor multiply lookups.
+_MAX_FROM_DEPTH = 8
 Lookup = Path | str | None     # a host file, a reason it is not known, or "not there"
 
 
@@ -201,7 +204,7 @@ class ContainerFiles:
             other = dockerfile.stages[int(op.from_)]
         if other is None:
             return f"{self._where(op)} copies from the image {op.from_}, whose files are not known"
-        if depth > len(dockerfile.stages) or any(c in _GLOB for c in source):
+        if depth >= _MAX_FROM_DEPTH or any(c in _GLOB for c in source):
             return f"{self._where(op)} ({source} is not followed)"
         origin = posixpath.normpath(posixpath.join("/", source))
         name = posixpath.basename(origin)
