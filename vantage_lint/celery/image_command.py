@@ -92,6 +92,10 @@ def _parts(build: Build, command: Command, keyword: str, text: str) -> list[tupl
     if command.exec_form:
         for word in command.words:
             quoted = json.dumps(word, ensure_ascii=False)
+            if quoted[1:-1] != word:
+                # An escape in the JSON string: offsets in the word are not offsets in the file.
+                out.append((word, ins, None))
+                continue
             offset, cursor_after = _located(quoted, raw, ins.start, cursor)
             out.append((word, ins, offset + 1 if offset is not None else None))
             cursor = cursor_after if offset is not None else cursor
