@@ -79,6 +79,13 @@ LAYOUTS = [
     pytest.param("build: .\n" + CMD, {
         "Dockerfile": "FROM python:3.12-slim\nENV PYTHONPATH=/opt/lib\nWORKDIR /app\nCOPY lib /opt/lib\n",
         "lib/proj/__init__.py": APP}, id="env-pythonpath"),
+    pytest.param("build: .\nenvironment: {PYTHONPATH: 'lib2'}\n" + CMD, {
+        "Dockerfile": "FROM python:3.12-slim\nENV PYTHONPATH=/opt/lib\nWORKDIR /app\nCOPY lib /opt/lib\nCOPY lib2 lib2/\n",
+        "lib2/proj/__init__.py": APP, "lib/proj/__init__.py": DECOY},
+        id="service-pythonpath-replaces-the-image-env-relative-to-workdir"),
+    pytest.param("build: .\ncommand: celery --workdir svc -A proj worker -c 2\n", {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n",
+        "svc/proj/__init__.py": APP, "proj/__init__.py": DECOY}, id="celery-workdir-relative-to-workdir"),
     pytest.param("build: .\n" + CMD, {
         "Dockerfile": "FROM python:3.12-slim\nARG HOME_DIR=/home/app\nWORKDIR ${HOME_DIR}\n"
                       'COPY ["proj", "celeryconfig.py", "proj/"]\n',
