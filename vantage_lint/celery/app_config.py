@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Span
-from vantage_lint.source import SourceFile
+from vantage_lint.source import SourceFile, is_file
 
 
 class _Unknown:
@@ -160,26 +160,45 @@ class AppConfig:
 Reader = Callable[[Path], SourceFile]
 
 
+class MappedRoot(Protocol):
+    """An import root in a container: gives, for a module's name parts, the host files to try
+    (``NAME.py``, then ``NAME/__init__.py``), or a reason (str) where the container's content
+    at that path is not known."""
+
+    def candidates(self, parts: Sequence[str]) -> Iterator[Path | str]: ...
+
+
 @dataclass(slots=True)
 class ModuleFinder:
     """Resolves dotted module names under import roots, reading only regular files inside the
     project folder through the source layer."""
 
-    roots: list[Path]
+    roots: list[Path | MappedRoot]
     project_root: Path
     reader: Reader
     loaded: dict[str, tuple[SourceFile, ast.Module] | None] = field(default_factory=dict)
     problems: list[AppProblem] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
+    # What stopped a lookup: a container path the linter cannot map to a host file.
+    unfollowed: list[str] = field(default_factory=list)
 
     def path_of(self, module: str) -> Path | None:
         parts = module.split(".")
         if not all(p.isidentifier() for p in parts):
             return None
         for root in self.roots:
-            base = root.joinpath(*parts)
-            for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
-                if candidate.is_file() and self.inside(candidate):
+            if isinstance(root, Path):
+                base = root.joinpath(*parts)
+                candidates: Iterable[Path | str] = (base.with_name(base.name + ".py"), base / "__init__.py")
+            else:
+                candidates = root.candidates(parts)
+            for candidate in candidates:
+                if isinstance(candidate, str):
+                    # The container may hold the module where the linter cannot see: stop, unknown.
+                    if candidate not in self.unfollowed:
+                        self.unfollowed.append(candidate)
+                    return None
+                if is_file(candidate) and self.inside(candidate):
                     return candidate
         return None
 

@@ -104,10 +104,10 @@ def join(subcommand: str, cli: Mapping[str, Setting], config: AppConfig | None) 
         if found is None:
             if current is None and not config.complete:
                 # The app may set it in code the reader could not follow: unknown, not unset.
+                # No span when the app's module was never found (where it is is not known).
                 span = config.app_span or (config.files[0].whole_span() if config.files else None)
-                if span is not None:
-                    merged[option] = Setting(option, UnknownText(f"<{config.incomplete_why}>"), "app",
-                                             f"{name} (not known)", -1, -1, -1, span)
+                merged[option] = Setting(option, UnknownText(f"<{config.incomplete_why}>"), "app",
+                                         f"{name} (not known)", -1, -1, -1, span)
             continue
         setting = app_setting(option, found)
         if setting is not None:
@@ -127,14 +127,24 @@ def load_app(service: Service, spec: str, workdir: str | None, environ: Mapping[
     location = locate(service, workdir, environ)
     config = None
     if location.roots and project.reader is not None:
-        finder = ModuleFinder([r.path for r in location.roots], project.directory.resolve(), project.reader)
+        finder = ModuleFinder([r.finder_root for r in location.roots], project.directory.resolve(), project.reader)
         config = read_app(finder, spec, environ, config_module)
+        for reason in finder.unfollowed:
+            if reason not in location.unfollowed:
+                location.unfollowed.append(reason)
+        if config is not None and finder.unfollowed:
+            config.mark_incomplete(f"a module is in the container where the linter cannot see: {finder.unfollowed[0]}")
         files = config.files if config is not None else finder.files
         for source in files:
             project.sources.setdefault(source.path, source)
         if config is None and finder.problems:
             config = AppConfig(module=spec, problems=list(finder.problems))
             config.mark_incomplete("the app module could not be read")
+    if config is None and location.unfollowed:
+        # The module may be in the container where the linter cannot see: its settings are
+        # unknown, not unset.
+        config = AppConfig(module=spec)
+        config.mark_incomplete("the app's module is not known: " + location.unfollowed[0])
     loaded = LoadedApp(spec, location, config)
     cache[key] = loaded
     return loaded

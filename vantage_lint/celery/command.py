@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from vantage_lint.celery.options import (
     OptionSpec,
@@ -27,6 +27,9 @@ from vantage_lint.celery.options import (
 from vantage_lint.compose.unknown import has_unknown
 from vantage_lint.findings import Span
 from vantage_lint.shell import SHELLS, Word, basename, script_commands, simple_commands, split_words
+
+if TYPE_CHECKING:
+    from vantage_lint.celery.image_command import ImageCommand
 
 
 class Setting(NamedTuple):
@@ -62,6 +65,9 @@ class CeleryInvocation:
     words: list[Word]           # the words of the celery simple command
     celery_word: Word           # the `celery` word (position of the invocation)
     arguments: list[Word] = field(default_factory=list)  # positional words after the subcommand
+    # Set when the command is the image's (Dockerfile CMD/ENTRYPOINT): ``part`` then indexes
+    # its parts and positions are in the Dockerfile (celery/image_command.py).
+    image: ImageCommand | None = None
 
     def setting(self, option: str) -> Setting | None:
         return self.settings.get(option)

@@ -99,6 +99,8 @@ def celery_invocation(service: Service):  # -> CeleryInvocation | None
     It is parsed from the command as written (:func:`command_written`), so a ``Setting``'s
     ``part`` indexes ``service.command_nodes`` and its offsets index that part's written text;
     each part says whether Compose splits it (a string) or passes it as one word (a list item).
+    A service that sets neither ``command:`` nor ``entrypoint:`` runs its image's: the
+    Dockerfile's ENTRYPOINT/CMD when it is read (then ``invocation.image`` holds the parts).
     """
     cached = service.__dict__.get("_celery")
     if cached is not None or "_celery" in service.__dict__:
@@ -113,6 +115,10 @@ def celery_invocation(service: Service):  # -> CeleryInvocation | None
         result = find_celery(parts, shell_string=[w.split for w in written]) if parts else None
         if result is not None and _airflow_arguments(service, result):
             result = None
+        if result is None and not parts:
+            from vantage_lint.celery.image_command import image_invocation
+
+            result = image_invocation(service)
     service.__dict__["_celery"] = result
     return result
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from vantage_lint.compose.nodes import MapNode, Node, ScalarNode, SeqNode, scalar_text
 from vantage_lint.compose.unknown import has_unknown
-from vantage_lint.source import SourceError
+from vantage_lint.source import SourceError, SourceFile
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
@@ -40,6 +40,7 @@ class Build:
     path: Path | None = None         # the Dockerfile Compose builds with (None: inline or remote)
     args: dict[str, str | None] | None = None
     inline: str | None = None        # the text of dockerfile_inline
+    source: SourceFile | None = None # the Dockerfile as read (positions of its instructions)
 
     def where(self, line: int | None) -> str:
         return f"{self.shown}:{line}" if line else self.shown
@@ -147,6 +148,7 @@ def _read_build(service: Service, node: Node) -> Build:
     project.sources.setdefault(source.path, source)
     build.shown = source.path
     build.source_path = source.path
+    build.source = source
     return _parsed(build, source.text, args)
 
 

@@ -25,6 +25,7 @@ Nothing here reads files or raises on odd input: the caller passes the text in.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,21 @@ class Command:
         return json.dumps(list(self.words)) if self.exec_form else self.words[0]
 
 
+@dataclass(frozen=True, slots=True)
+class CopyOp:
+    """One COPY/ADD as the build runs it: sources and destination after substitution (None:
+    a variable whose value is not known), the working directory at that point, and what makes
+    it unfollowable (``unread``: heredoc content, a URL, ``--parents``...)."""
+
+    keyword: str                     # "copy" | "add"
+    sources: tuple[str | None, ...]
+    dest: str | None
+    cwd: str | None                  # WORKDIR when it ran (None: not known)
+    from_: str | None                # --from=<stage or image>
+    line: int
+    unread: str | None = None
+
+
 @dataclass(slots=True)
 class Stage:
     index: int
@@ -92,6 +108,11 @@ class Stage:
     env: dict[str, str | None] = field(default_factory=dict)
     args: dict[str, str | None] = field(default_factory=dict)
     copies: list[tuple[tuple[str, ...], str, int]] = field(default_factory=list)  # (sources, dest, line)
+    # WORKDIR as Docker resolves it: relative ones join the previous; inherited from a FROM
+    # stage; "/" when the base image sets none (see ``base_workdir``); None: not known.
+    cwd: str | None = None
+    cwd_line: int | None = None
+    copy_ops: list[CopyOp] = field(default_factory=list)
     instructions: list[Instruction] = field(default_factory=list)
 
 
@@ -469,7 +490,29 @@ def _from(ins: Instruction, result: Dockerfile, global_args: Mapping[str, str | 
     stage.instructions.append(ins)
     if base_stage is not None:
         stage.env = dict(result.stages[base_stage].env)
+        stage.cwd = result.stages[base_stage].cwd
+        stage.cwd_line = result.stages[base_stage].cwd_line
+    else:
+        stage.cwd = base_workdir(image)
     return stage
+
+
+# Images whose own Dockerfiles (docker-library) set no WORKDIR: a stage built FROM them starts
+# in "/" (read in docker-library/python 3.12/slim-bookworm/Dockerfile: FROM debian, ENV, RUN
+# and CMD only). Any other image may set one, so its working directory is not known.
+_NO_WORKDIR_IMAGES = frozenset({"python", "pypy", "debian", "ubuntu", "alpine", "buildpack-deps", "scratch",
+                                "fedora", "amazonlinux", "rockylinux", "almalinux", "busybox"})
+
+
+def base_workdir(image: str | None) -> str | None:
+    if image is None or "$" in image:
+        return None
+    name = image.split("@", 1)[0]
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    name = name.removeprefix("docker.io/").removeprefix("library/")
+    return "/" if name in _NO_WORKDIR_IMAGES else None
 
 
 def _scope(stage: Stage) -> dict[str, str | None]:
@@ -498,6 +541,11 @@ def _apply(ins: Instruction, stage: Stage, given: Mapping[str, str | None],
         stage.user_line = ins.line
     elif keyword == "workdir":
         stage.workdir = expand(ins.args.strip(), _scope(stage), escape)
+        if stage.workdir is None or not (stage.workdir.startswith("/") or stage.cwd is not None):
+            stage.cwd = None
+        else:
+            stage.cwd = posixpath.normpath(posixpath.join(stage.cwd or "/", stage.workdir))
+        stage.cwd_line = ins.line
     elif keyword == "healthcheck":
         _healthcheck(ins, stage)
     elif keyword == "entrypoint":
@@ -508,6 +556,7 @@ def _apply(ins: Instruction, stage: Stage, given: Mapping[str, str | None],
         stage.cmd = _command(ins)
         stage.cmd_reset = False
     elif keyword in ("copy", "add"):
+        stage.copy_ops.append(_copy_op(ins, stage, escape))
         flags = [w for w in _split_words(ins.args, escape) if w.startswith("--")]
         if any(f.startswith("--from") for f in flags) or ins.heredocs:
             return  # from another stage or image, or inline content: not a file of the context
@@ -517,3 +566,44 @@ def _apply(ins: Instruction, stage: Stage, given: Mapping[str, str | None],
             words = values
         if len(words) >= 2:
             stage.copies.append((tuple(words[:-1]), words[-1], ins.line))
+
+
+# Flags that do not change which files land where.
+_NEUTRAL_COPY_FLAGS = ("--chown", "--chmod", "--link")
+_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
+
+
+def _copy_op(ins: Instruction, stage: Stage, escape: str) -> CopyOp:
+    words = _split_words(ins.args, escape)
+    flags: list[str] = []
+    while words and words[0].startswith("--"):
+        flags.append(words.pop(0))
+    values = Instruction(ins.keyword, " ".join(words), ins.line, ins.start, ins.end).json_args()
+    scope = _scope(stage)
+    if values is not None:
+        # Exec form: the JSON strings, with variables still substituted.
+        sources: list[str | None] = [expand(v, scope, escape) if "$" in v else v for v in values[:-1]]
+        dest: str | None = values[-1] if values else None
+        dest = expand(dest, scope, escape) if dest and "$" in dest else dest
+    else:
+        expanded = [expand(w, scope, escape) for w in words]
+        sources, dest = expanded[:-1], (expanded[-1] if expanded else None)
+    from_ = None
+    unread = None
+    for flag in flags:
+        name, _, value = flag.partition("=")
+        if name == "--from":
+            from_ = expand(value, scope, escape)
+            if from_ is None:
+                unread = f"{flag}: a stage or image not known"
+        elif name not in _NEUTRAL_COPY_FLAGS:
+            unread = f"{name} is not followed"
+    if ins.heredocs:
+        unread = "content written inline (a heredoc)"
+    elif len(words) < 2:
+        unread = "no destination"
+    elif ins.keyword == "add" and any(s is not None and ("://" in s or s.startswith("git@")) for s in sources):
+        unread = "a remote source"
+    elif ins.keyword == "add" and any(s is not None and s.lower().endswith(_ARCHIVES) for s in sources):
+        unread = "a local archive, which ADD unpacks"
+    return CopyOp(ins.keyword, tuple(sources), dest, stage.cwd, from_, ins.line, unread)

@@ -63,9 +63,12 @@ def _where(setting: AppSetting) -> str:
 def celery_app_config_unread(project, ctx: RuleContext) -> Iterator[Finding]:  # project: Project
     """## What it does
     For each Celery service (worker, beat, Flower) whose `-A/--app` (or `CELERY_APP`) is
-    known and whose code the Compose file points at (a `build.context`, or a bind mount of
-    the source), looks for the app's module there and reports, once per app: a module that
-    is in none of those folders, a folder outside the project (never read), a module that
+    known and whose code the Compose file points at (a `build:`, or a bind mount of the
+    source), looks for the app's module where the container imports it from (the working
+    directory and `PYTHONPATH`, mapped to host files through bind mounts and the Dockerfile's
+    `WORKDIR`/`COPY`/`ADD`) and reports, once per app: a module that is in none of those
+    folders, a path the linter cannot follow (`COPY --from` another image, a variable with no
+    value, a Dockerfile it cannot read), a folder outside the project (never read), a module that
     builds its app inside a function (an app factory the linter does not run), a Python file
     that does not parse (at the error's line and column), and a file that is not readable
     text. Services that run a pulled image without source in the project are not reported:
@@ -101,7 +104,13 @@ def celery_app_config_unread(project, ctx: RuleContext) -> Iterator[Finding]:  #
             continue
         config = loaded.config
         found: list[tuple[Span, str]] = []
-        if config is None:
+        if loaded.location.unfollowed and (config is None or config.app_span is None):
+            found.append((view.span(view.get("app")) if view.get("app") is not None else view.anchor(),
+                          f'the Celery app "{redact(loaded.spec)}" of service "{service.name}" is not found '
+                          f'and may be where the linter cannot see: {"; ".join(loaded.location.unfollowed)}'
+                          + (f" (looked in {loaded.location.looked_in})" if loaded.location.roots else "")
+                          + ": its configuration is not read"))
+        elif config is None:
             if loaded.location.roots:
                 found.append((view.span(view.get("app")) if view.get("app") is not None else view.anchor(),
                               f'the Celery app "{redact(loaded.spec)}" of service "{service.name}" is not a module '

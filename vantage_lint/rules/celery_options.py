@@ -105,7 +105,11 @@ def text_span(service: Service, node: ScalarNode, written: WrittenText, start: i
 
 
 def command_span(service: Service, part: int, start: int, end: int) -> Span:
-    """The span of offsets ``start:end`` of command part ``part`` (``service.command_nodes``)."""
+    """The span of offsets ``start:end`` of command part ``part`` (``service.command_nodes``, or
+    the image's command parts when the service runs its Dockerfile's CMD/ENTRYPOINT)."""
+    invocation = celery_invocation(service)
+    if invocation is not None and invocation.image is not None:
+        return invocation.image.span(part, start, end)
     nodes = service.command_nodes
     written = command_written(service)
     if not 0 <= part < len(nodes) or part >= len(written):

@@ -27,8 +27,10 @@ def celery_options_unread(service: Service, ctx: RuleContext) -> Iterator[Findin
     Reports, once per service and as information, a Celery worker or beat whose options
     vantage-lint cannot read because no `celery` command appears in its `command:` or
     `entrypoint:`: it is started through a script (`./scripts/start-worker.sh`), an entrypoint
-    script, supervisord or honcho, a Python program, the Dockerfile's `CMD`/`ENTRYPOINT`, or the
-    image's default command. A service is taken for Celery when its name contains `celery`,
+    script, supervisord or honcho, a Python program, a Dockerfile `CMD`/`ENTRYPOINT` that does
+    not run `celery` itself (a script), a Dockerfile that cannot be read, or a pulled image's
+    default command. (A Dockerfile whose `CMD`/`ENTRYPOINT` runs `celery` is read like a
+    `command:` when the service sets neither `command:` nor `entrypoint:`.) A service is taken for Celery when its name contains `celery`,
     when its command or its Dockerfile's start command mentions celery, when
     `x-vantage: {role: celery-worker}` (or `celery-beat`) declares it, or when its name says
     `worker`, `beat` or `scheduler` and it sets a `CELERY_*` or `*BROKER_URL` variable or runs
