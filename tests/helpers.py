@@ -18,3 +18,12 @@ def run(paths, *, select: list[str] | None = None, environ: dict[str, str] | Non
 
 def codes(report: Report) -> list[str]:
     return [f.code for f in report.findings]
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative name -> text) under ``folder``, creating folders; return it."""
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder

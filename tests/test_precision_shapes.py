@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import run
+from tests.helpers import run, write
 from vantage_lint.findings import Severity
 
 BARE = """\
@@ -25,14 +25,6 @@ services:
   redis:
     image: redis:7.2.5
 """
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
 
 
 def found(report, code: str) -> list:

@@ -6,15 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import run
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
+from tests.helpers import run, write
 
 
 def findings(folder: Path, code: str):

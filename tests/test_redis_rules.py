@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import run, write
 from vantage_lint.findings import Severity
 from vantage_lint.redis.auth import Auth, Password
 from vantage_lint.redis.clients import Probe
@@ -21,14 +21,6 @@ from vantage_lint.shell import Word
 ROOT = Path(__file__).resolve().parent.parent
 VL2 = [f"VL2{n:02d}" for n in range(1, 25) if n not in (8, 9)]
 SECRET = "S3cretPw0rd99x"  # 13 characters: also a VL217 finding
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
 
 
 def found(report, code=None):

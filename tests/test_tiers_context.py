@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.helpers import run, write
 from tests.oracle_helpers import ORACLE, oracle
 from vantage_lint.cli import main
 from vantage_lint.compose.deploy_context import decide_for_file
@@ -35,14 +35,6 @@ services:
 """
 # Production hardening only: none of it is reported in development.
 HARDENING = {"VL101", "VL102", "VL104", "VL106", "VL107", "VL302", "VL304", "VL305", "VL309", "VL317"}
-
-
-def write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
 
 
 def lint_codes(folder: Path, *paths: str, **settings) -> set[str]:

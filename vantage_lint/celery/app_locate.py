@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vantage_lint.celery.app_image import ContainerRoot, Mount, container_files, image_start
+from vantage_lint.celery.app_image import ContainerRoot, Mount, below, container_files, image_start
 from vantage_lint.compose.nodes import MapNode, ScalarNode, scalar_text
 from vantage_lint.images.build import Build, service_build
 from vantage_lint.source import exists
@@ -62,12 +62,6 @@ class AppLocation:
         return ", ".join(root.how for root in self.roots)
 
 
-def _below(path: str, folder: str) -> str | None:
-    path, folder = posixpath.normpath(path), posixpath.normpath(folder)
-    if path == folder:
-        return ""
-    prefix = folder.rstrip("/") + "/"
-    return path[len(prefix):] if path.startswith(prefix) else None
 
 
 def _bind_mounts(service: Service) -> list[Mount]:
@@ -175,7 +169,7 @@ def _locate_in_image(service: Service, build: Build, workdir: str | None,
         if folder in seen:
             continue
         seen.add(folder)
-        outside = [m for m in mounts if _below(folder, m.target) is not None and not _inside(m.host, project_root)]
+        outside = [m for m in mounts if below(folder, m.target) is not None and not _inside(m.host, project_root)]
         if outside:
             location.outside.append(max(outside, key=lambda m: len(m.target)).how)
             continue
@@ -209,7 +203,7 @@ def _locate_compose_only(service: Service, workdir: str | None, environ: Mapping
         how = f"bind mount {mount.source}:{mount.target}"
         matched = False
         for container in container_paths:
-            rest = _below(container, mount.target)
+            rest = below(container, mount.target)
             if rest is not None:
                 matched = True
                 add(host / rest if rest else host, how if not rest else f"{how} ({container})")
