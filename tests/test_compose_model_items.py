@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import run
+from tests.helpers import run, write
 from vantage_lint.compose.casts import cast_string
 from vantage_lint.compose.project import load_project, project_files
 from vantage_lint.compose.show import show_project
@@ -17,14 +17,6 @@ from vantage_lint.discovery import discover
 from vantage_lint.engine import Inputs, lint
 from vantage_lint.settings import Settings
 from vantage_lint.source import read_source
-
-
-def _write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
 
 
 def _load(folder: Path, files: list[str], **kw):
@@ -47,7 +39,7 @@ def test_cast_table_follows_compose_go():
 
 
 def test_interpolated_user_and_memory_are_strings_to_the_schema(tmp_path):
-    _write(tmp_path, {"compose.yml": 'services:\n  web:\n    image: nginx:1.27\n    user: "${UID:-1000}"\n'
+    write(tmp_path, {"compose.yml": 'services:\n  web:\n    image: nginx:1.27\n    user: "${UID:-1000}"\n'
                                      '    deploy: {resources: {limits: {memory: "${MEM:-512m}"}}}\n'
                                      '    healthcheck: {test: ["CMD", "true"], retries: "${R:-3}"}\n'
                                      "    ulimits: !reset null\n"})
@@ -56,7 +48,7 @@ def test_interpolated_user_and_memory_are_strings_to_the_schema(tmp_path):
 
 
 def test_duplicates_in_one_file_are_one_entry(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n"
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n"
                                      "    cap_add: [NET_ADMIN, NET_ADMIN]\n    dns: [1.1.1.1, 1.1.1.1]\n"
                                      '    ports: ["8000-8001:80-81", "8000:80"]\n'
                                      "    volumes: [/a/:/data, /b:/data/]\n"})
@@ -70,7 +62,7 @@ def test_duplicates_in_one_file_are_one_entry(tmp_path):
 
 
 def test_reset_in_the_file_that_writes_it(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    ulimits: !reset null\n"
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    ulimits: !reset null\n"
                                      "    volumes: [/a:/a, !reset /b:/b]\n"})
     service = _load(tmp_path, ["compose.yml"]).services["web"]
     assert service.get("ulimits") is None
@@ -78,7 +70,7 @@ def test_reset_in_the_file_that_writes_it(tmp_path):
 
 
 def test_override_does_not_reach_an_extending_service(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  base: {image: nginx:1.27}\n  web: {extends: base}\n",
+    write(tmp_path, {"compose.yml": "services:\n  base: {image: nginx:1.27}\n  web: {extends: base}\n",
                       "compose.override.yml": "services:\n  base: {labels: {b: '2'}}\n"})
     project = _load(tmp_path, ["compose.yml", "compose.override.yml"])
     assert project.services["base"].get("labels") is not None
@@ -86,14 +78,14 @@ def test_override_does_not_reach_an_extending_service(tmp_path):
 
 
 def test_extending_a_service_of_another_file_is_an_error(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  base: {image: nginx:1.27}\n",
+    write(tmp_path, {"compose.yml": "services:\n  base: {image: nginx:1.27}\n",
                       "compose.override.yml": "services:\n  extra: {extends: base}\n"})
     project = _load(tmp_path, ["compose.yml", "compose.override.yml"])
     assert any(f.code == "VL003" and "base" in f.message for f in project.problems)
 
 
 def test_include_path_list_merges_as_overrides_with_its_own_env(tmp_path):
-    _write(tmp_path, {
+    write(tmp_path, {
         "compose.yml": "include:\n  - path: [sub/compose.yml, sub/more.yml]\nservices:\n  web: {image: nginx:1.27}\n",
         ".env": "SHARED=parent\n",
         "sub/compose.yml": "services:\n  s: {image: 'redis:${TAG}', environment: {SHARED: '${SHARED}'}}\n",
@@ -107,7 +99,7 @@ def test_include_path_list_merges_as_overrides_with_its_own_env(tmp_path):
 
 
 def test_several_documents_merge_in_order(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web: {image: nginx:1.27, environment: {A: '1'}}\n---\n"
+    write(tmp_path, {"compose.yml": "services:\n  web: {image: nginx:1.27, environment: {A: '1'}}\n---\n"
                                      "services:\n  web: {environment: {B: '2'}}\n"})
     project = _load(tmp_path, ["compose.yml"])
     assert not project.problems
@@ -115,14 +107,14 @@ def test_several_documents_merge_in_order(tmp_path):
 
 
 def test_go_yaml_numbers(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n"
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n"
                                      "    environment: {MODE: 0755, BIG: 1e6, N: 1_000, Q: '0755'}\n"})
     env = show_project(_load(tmp_path, ["compose.yml"]))["services"]["web"]["environment"]
     assert env == {"MODE": "493", "BIG": "1e+06", "N": "1000", "Q": "0755"}
 
 
 def test_refusals_are_errors(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    labels: {true: x}\n"
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    labels: {true: x}\n"
                                      "    env_file: [./missing.env, {path: ./optional.env, required: false}, ./bad.env]\n",
                       ".env": 'A="unterminated\n', "bad.env": "MY VAR=1\n"})
     found = [(f.code, f.severity.name, f.span.path.rsplit("/", 1)[-1]) for f in _load(tmp_path, ["compose.yml"]).problems]
@@ -134,7 +126,7 @@ def test_refusals_are_errors(tmp_path):
 
 
 def test_profiles_select_and_inactive_dependency(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web: {image: nginx:1.27, depends_on: [cache]}\n"
+    write(tmp_path, {"compose.yml": "services:\n  web: {image: nginx:1.27, depends_on: [cache]}\n"
                                      "  cache: {image: 'redis:7.2', profiles: [cache]}\n"
                                      "  debug: {image: 'busybox:1.36', profiles: [debug]}\n"})
     plain = _load(tmp_path, ["compose.yml"])
@@ -147,7 +139,7 @@ def test_profiles_select_and_inactive_dependency(tmp_path):
 
 
 def test_compose_file_from_dotenv_and_environment(tmp_path):
-    _write(tmp_path, {"compose.yml": "services: {web: {image: nginx:1.27}}\n",
+    write(tmp_path, {"compose.yml": "services: {web: {image: nginx:1.27}}\n",
                       "extra.yml": "services: {web: {restart: always}}\n",
                       ".env": "COMPOSE_FILE=compose.yml:extra.yml\n"})
     assert project_files(tmp_path, {}) == [tmp_path / "compose.yml", tmp_path / "extra.yml"]
@@ -158,7 +150,7 @@ def test_compose_file_from_dotenv_and_environment(tmp_path):
 
 
 def test_folder_walk_lints_an_overlay_merged_over_its_base(tmp_path):
-    _write(tmp_path, {"docker-compose.yml": "services:\n  web:\n    image: nginx:1.27\n",
+    write(tmp_path, {"docker-compose.yml": "services:\n  web:\n    image: nginx:1.27\n",
                       "docker-compose.prod.yml": "services:\n  web:\n    mem_limit: 512m\n",
                       "docker-compose.tools.yml": "services:\n  tool:\n    image: busybox:1.36\n"})
     targets = [[f.name for f in t.files] for t in discover([tmp_path], environ={}) if t.kind == "compose"]
@@ -171,7 +163,7 @@ def test_folder_walk_lints_an_overlay_merged_over_its_base(tmp_path):
 
 
 def test_finding_for_a_value_an_override_sets_points_at_the_override(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n",
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n",
                       "compose.override.yml": "services:\n  web:\n    privileged: true\n"})
     report = lint([tmp_path], Settings(select=["VL101", "VL401"]), inputs=Inputs(environ={}))
     by_code = {f.code: f.span.path.rsplit("/", 1)[-1] for f in report.findings}
@@ -180,7 +172,7 @@ def test_finding_for_a_value_an_override_sets_points_at_the_override(tmp_path):
 
 
 def test_unknown_values_are_not_empty(tmp_path):
-    _write(tmp_path, {
+    write(tmp_path, {
         "docker-compose.yml": (
             "services:\n  redis:\n    image: redis:7.2\n"
             "    command: redis-server --requirepass ${REDIS_PASSWORD:?set it} --maxmemory 256mb\n"
@@ -211,7 +203,7 @@ def test_markers_render_as_written_or_as_compose():
 
 
 def test_no_conflict_is_concluded_from_an_unknown_value(tmp_path):
-    _write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 512m\n"
+    write(tmp_path, {"compose.yml": "services:\n  web:\n    image: nginx:1.27\n    mem_limit: 512m\n"
                                      '    deploy: {resources: {limits: {memory: "${MEM}"}}}\n'})
     assert [f.message for f in run([tmp_path / "compose.yml"], select=["VL003"]).findings] == []
     (tmp_path / "compose.yml").write_text("services:\n  web:\n    image: nginx:1.27\n    mem_limit: 512m\n"

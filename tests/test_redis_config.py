@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import write
 from vantage_lint.findings import Span
 from vantage_lint.redis import config_from_args, directive_info, looks_like_redis_conf, parse_redis_config
 from vantage_lint.redis.units import format_bytes, parse_memory
@@ -219,14 +220,6 @@ def test_sentinel_config_is_accepted():
 # --- includes --------------------------------------------------------------------------------
 
 
-def _files(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
 def _load(path: Path, **kw):
     from vantage_lint.source import read_source
 
@@ -234,7 +227,7 @@ def _load(path: Path, **kw):
 
 
 def test_include_in_place_last_wins(tmp_path):
-    root = _files(tmp_path, {"main.conf": "maxmemory 2mb\ninclude extra.conf\n", "extra.conf": "maxmemory 7mb\n",
+    root = write(tmp_path, {"main.conf": "maxmemory 2mb\ninclude extra.conf\n", "extra.conf": "maxmemory 7mb\n",
                              "other.conf": "include extra.conf\nmaxmemory 2mb\n"})
     conf = _load(root / "main.conf")
     assert conf.problems == [] and conf.memory("maxmemory") == 7 * 2**20
@@ -244,23 +237,23 @@ def test_include_in_place_last_wins(tmp_path):
 
 
 def test_include_error_is_located_in_the_included_file(tmp_path):
-    root = _files(tmp_path, {"main.conf": "include sub/inc.conf\n", "sub/inc.conf": "# x\nappendonly maybe\n"})
+    root = write(tmp_path, {"main.conf": "include sub/inc.conf\n", "sub/inc.conf": "# x\nappendonly maybe\n"})
     (finding,) = _load(root / "main.conf").problems
     assert finding.span.path.endswith("inc.conf") and finding.span.line == 2
 
 
 def test_missing_include_and_glob(tmp_path):
-    root = _files(tmp_path, {"main.conf": "include nope.conf\ninclude conf.d/*.conf\n",
+    root = write(tmp_path, {"main.conf": "include nope.conf\ninclude conf.d/*.conf\n",
                              "other.conf": "include conf.d/*.conf\n"})
     (finding,) = _load(root / "main.conf").problems
     assert finding.span.line == 1 and "can't open config file 'nope.conf'" in finding.message
-    _files(tmp_path, {"conf.d/b.conf": "maxmemory 2mb\n", "conf.d/a.conf": "maxmemory 1mb\n"})
+    write(tmp_path, {"conf.d/b.conf": "maxmemory 2mb\n", "conf.d/a.conf": "maxmemory 1mb\n"})
     conf = _load(root / "other.conf")
     assert conf.memory("maxmemory") == 2 * 2**20  # glob results come in sorted order
 
 
 def test_include_cycle_reported_once(tmp_path):
-    root = _files(tmp_path, {"a.conf": "include b.conf\n", "b.conf": "include a.conf\nmaxmemory 1mb\n",
+    root = write(tmp_path, {"a.conf": "include b.conf\n", "b.conf": "include a.conf\nmaxmemory 1mb\n",
                              "self.conf": "include self.conf\n"})
     conf = _load(root / "a.conf")
     assert len(conf.problems) == 1 and "includes itself" in conf.problems[0].message
@@ -472,7 +465,7 @@ def test_vl226_duplicates(tmp_path):
     assert len(_run_rule("VL226", parse(limits + "client-output-buffer-limit slave 2mb 2mb 2\n"))) == 1
     assert _run_rule("VL226", parse("save 900 1\nsave 300 10\nuser a on\nuser b on\n")) == []
     # An include or a command-line option that overrides a value is deliberate.
-    root = _files(tmp_path, {"main.conf": "maxmemory 1gb\ninclude extra.conf\n", "extra.conf": "maxmemory 2gb\n"})
+    root = write(tmp_path, {"main.conf": "maxmemory 1gb\ninclude extra.conf\n", "extra.conf": "maxmemory 2gb\n"})
     conf = _load(root / "main.conf")
     assert _run_rule("VL226", conf) == []
     words = ["--maxmemory", "3gb"]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import write
 from vantage_lint import Inputs, Settings, lint
 from vantage_lint.cli import FORMAT_CHOICES
 from vantage_lint.report import FORMATS
@@ -281,14 +282,6 @@ class Run:
         return ANSI.sub("", "\n".join(parts))
 
 
-def _write(folder: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return folder
-
-
 def _environ(cache_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in ("GITHUB_ACTIONS", "VANTAGE_LINT_FORMAT", "FORCE_COLOR", "VANTAGE_LINT_NO_CACHE",
@@ -323,7 +316,7 @@ def _run_all(stack: Path, variants: dict[str, Variant], scratch: Path) -> dict[s
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Path:
-    return _write(tmp_path_factory.mktemp("secret-stack"), FILES)
+    return write(tmp_path_factory.mktemp("secret-stack"), FILES)
 
 
 @pytest.fixture(scope="module")
@@ -333,7 +326,7 @@ def runs(stack, tmp_path_factory) -> dict[str, Run]:
 
 @pytest.fixture(scope="module")
 def gap_stack(tmp_path_factory) -> Path:
-    return _write(tmp_path_factory.mktemp("secret-gap-stack"), GAP_FILES)
+    return write(tmp_path_factory.mktemp("secret-gap-stack"), GAP_FILES)
 
 
 @pytest.fixture(scope="module")
