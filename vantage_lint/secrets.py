@@ -174,12 +174,23 @@ def run_secrets(sources: Iterable[Any]) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda v: (-len(v), v)))
 
 
+# A known secret inside a longer name is not that secret: `paperless` in the image
+# `ghcr.io/paperless-ngx/paperless-ngx` or the service `paperless-db` stays readable. Only
+# letters, digits, `_` and `-` join words into one name; any other neighbour (space, quote,
+# `:`, `@`, `=`, `.`, end of text) leaves the value standing alone, and masked.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
 def _known_spans(text: str, values: Iterable[str]) -> Iterator[tuple[int, int]]:
     for value in values:
         pos = text.find(value)
         while pos >= 0:
-            yield pos, pos + len(value)
-            pos = text.find(value, pos + len(value))
+            end = pos + len(value)
+            inside_name = ((pos > 0 and text[pos - 1] in _NAME_CHARS and value[0] in _NAME_CHARS)
+                           or (end < len(text) and text[end] in _NAME_CHARS and value[-1] in _NAME_CHARS))
+            if not inside_name:
+                yield pos, end
+            pos = text.find(value, end if not inside_name else pos + 1)
 
 
 def _apply(text: str, spans: Iterable[tuple[int, int]]) -> str:

@@ -187,6 +187,7 @@ def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]
     hint="Add a healthcheck: to the service (or HEALTHCHECK to its Dockerfile) so its state is visible.",
     options_schema=IMAGES_OPTION_SCHEMA,
     default_options={"images-with-healthcheck": DEFAULT_IMAGES_WITH_HEALTHCHECK},
+    summarised="have no healthcheck, and vantage-lint cannot tell whether their images declare one",
 )
 def healthcheck_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -194,7 +195,8 @@ def healthcheck_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]
     vantage-lint cannot judge: the image is not in its table of known images (nor in the
     option `images-with-healthcheck`), or its Dockerfile cannot be read, or the Dockerfile
     builds on an image vantage-lint does not know. VL104 reports the services it knows lack a
-    healthcheck; this rule says what its silence means for the others. One-shot jobs are
+    healthcheck; this rule says what its silence means for the others. In the recommended preset
+    the services of one file are named in one finding. One-shot jobs are
     not reported.
 
     ## Why it matters

@@ -119,6 +119,7 @@ def root_user(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     summary="No user: and vantage-lint cannot tell whether the image or Dockerfile runs as root.",
     severity=Severity.INFO,
     hint='Set user: to an unprivileged uid:gid (e.g. user: "1000:1000"), or USER in the Dockerfile.',
+    summarised="set no user: and vantage-lint cannot tell whether their images run as root",
 )
 def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -127,7 +128,8 @@ def image_user_unknown(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     (outside the project folder, a remote context, a missing file, an unknown `target:`), its
     `USER` comes from a build argument with no value here, or its entrypoint is a script that
     may switch user before starting the real process. VL101 reports the cases it can decide;
-    this rule says what the silence of VL101 means for the others.
+    this rule says what the silence of VL101 means for the others. In the recommended preset
+    the services of one file are named in one finding.
 
     ## Why it matters
     A container runs as root unless its image sets a `USER` or its entrypoint drops root.
