@@ -174,17 +174,21 @@ def _drop_parts_of_other_projects(
     ]
 
 
-@dataclass(slots=True)
 class _Work:
-    """Everything a (possibly forked) worker needs to lint targets."""
+    """Everything a (possibly forked) worker needs to lint targets (a plain class: created once
+    per run, it need not pay a dataclass's creation at every start-up)."""
 
-    rules: list[Rule]
-    settings: Settings
-    inputs: Inputs
-    cwd: Path
-    stdin: tuple[Path, SourceFile] | None
-    # The per-project result cache's key for this run (None: not cached).
-    cache_key: str | None = None
+    __slots__ = ("rules", "settings", "inputs", "cwd", "stdin", "cache_key")
+
+    def __init__(self, rules: list[Rule], settings: Settings, inputs: Inputs, cwd: Path,
+                 stdin: tuple[Path, SourceFile] | None):
+        self.rules = rules
+        self.settings = settings
+        self.inputs = inputs
+        self.cwd = cwd
+        self.stdin = stdin
+        # The per-project result cache's key for this run (None: not cached).
+        self.cache_key: str | None = None
 
 
 # Set in the parent before forking workers: settings may hold closures (custom policies)
