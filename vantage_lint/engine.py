@@ -472,12 +472,13 @@ class _Runner:
 
         shown = display_path(path, self.reader.cwd)
         self.last_context = self._context(shown, lambda: decide_for_file(shown))
-        if target.not_redis:
+        not_redis = target.not_redis()
+        if not_redis:
             from vantage_lint.findings import Span, problem
 
             self.last_context = None  # not linted: no context to report
             note = problem("VL005", Span(shown, 1, 1, 1, 1),
-                           f"{path.name} is named like a Redis config but is not one: {target.not_redis}; not linted",
+                           f"{path.name} is named like a Redis config but is not one: {not_redis}; not linted",
                            "Rename the file if it is not for Redis; a Compose service that mounts it as Redis's "
                            "config gets it linted with the project.", Severity.INFO)
             return [note], [shown]
