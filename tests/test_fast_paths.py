@@ -96,3 +96,20 @@ def test_secret_values_are_the_same_with_the_cache_off(tmp_path, monkeypatch):
         finally:
             cache.configure()
     assert found[True] == found[False] == ("Pw0rdThree", "Pw0rdOne", "Pw0rdTwo")
+
+
+def test_a_lazy_pattern_compiles_on_first_use_and_then_answers_as_the_pattern():
+    import re
+
+    from vantage_lint.lazyre import lazy
+
+    pattern = lazy(r"(?P<word>[a-z]+)=(\d+)", re.IGNORECASE)
+    assert pattern._compiled is None
+    real = re.compile(r"(?P<word>[a-z]+)=(\d+)", re.IGNORECASE)
+    text = "A=1 bb=22 c=x"
+    assert pattern.search(text).group("word") == real.search(text).group("word")  # compiles
+    assert pattern._compiled is not None
+    assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in real.finditer(text)]
+    assert pattern.sub("-", text) == real.sub("-", text) and pattern.findall(text) == real.findall(text)
+    assert pattern.match(text) and not pattern.fullmatch(text) and pattern.split(text) == real.split(text)
+    assert pattern.groups == 2 and pattern.pattern == real.pattern

@@ -37,11 +37,17 @@ class Target:
     env_files: list[Path] | None = None
     project_directory: Path | None = None
     notes: list[str] = field(default_factory=list)
-    # Why a file found by a folder walk under a Redis-like name is not linted as a redis.conf.
-    not_redis: str | None = None
     # The files are a whole project as Compose assembles it (COMPOSE_FILE, or an overlay merged
     # over its folder's default file), not a fragment, even when files[0] has another name.
     whole: bool = False
+
+    def not_redis(self) -> str | None:
+        """Why a file found by a folder walk under a Redis-like name is not linted as a
+        redis.conf (None: it is one, or the user named it). Asked when the file is linted on its
+        own, not by the walk: most are mounted by a Compose service and linted with its project."""
+        if self.kind != "redis" or self.explicit:
+            return None
+        return _not_redis(self.files[0])
 
 
 def is_compose_name(name: str) -> bool:
@@ -142,8 +148,6 @@ def _walk(root: Path, exclude: list[str], compose: list[Target], redis: list[Tar
                     _add_file(path, compose, redis, seen, explicit=False)
             elif name.endswith(".conf") and _looks_like_redis(path) and _first_time(path, taken):
                 _add_file(path, compose, redis, seen, explicit=False)
-                if redis and redis[-1].files == [path]:
-                    redis[-1].not_redis = _not_redis(path)
 
 
 def _redis_name(path: Path) -> bool:

@@ -179,17 +179,21 @@ def _drop_parts_of_other_projects(
     ]
 
 
-@dataclass(slots=True)
 class _Work:
-    """Everything a (possibly forked) worker needs to lint targets."""
+    """Everything a (possibly forked) worker needs to lint targets (a plain class: created once
+    per run, it need not pay a dataclass's creation at every start-up)."""
 
-    rules: list[Rule]
-    settings: Settings
-    inputs: Inputs
-    cwd: Path
-    stdin: tuple[Path, SourceFile] | None
-    # The per-project result cache's key for this run (None: not cached).
-    cache_key: str | None = None
+    __slots__ = ("rules", "settings", "inputs", "cwd", "stdin", "cache_key")
+
+    def __init__(self, rules: list[Rule], settings: Settings, inputs: Inputs, cwd: Path,
+                 stdin: tuple[Path, SourceFile] | None):
+        self.rules = rules
+        self.settings = settings
+        self.inputs = inputs
+        self.cwd = cwd
+        self.stdin = stdin
+        # The per-project result cache's key for this run (None: not cached).
+        self.cache_key: str | None = None
 
 
 # Set in the parent before forking workers: settings may hold closures (custom policies)
@@ -473,12 +477,13 @@ class _Runner:
 
         shown = display_path(path, self.reader.cwd)
         self.last_context = self._context(shown, lambda: decide_for_file(shown))
-        if target.not_redis:
+        not_redis = target.not_redis()
+        if not_redis:
             from vantage_lint.findings import Span, problem
 
             self.last_context = None  # not linted: no context to report
             note = problem("VL005", Span(shown, 1, 1, 1, 1),
-                           f"{path.name} is named like a Redis config but is not one: {target.not_redis}; not linted",
+                           f"{path.name} is named like a Redis config but is not one: {not_redis}; not linted",
                            "Rename the file if it is not for Redis; a Compose service that mounts it as Redis's "
                            "config gets it linted with the project.", Severity.INFO)
             return [note], [shown]

@@ -12,8 +12,13 @@ import re
 from typing import Any
 
 
+# The pattern methods the code calls, kept as attributes once compiled: a call is then as direct
+# as on the compiled pattern (the first one goes through __getattr__, which compiles).
+_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+
+
 class LazyPattern:
-    __slots__ = ("_source", "_flags", "_compiled")
+    __slots__ = ("_source", "_flags", "_compiled", *_METHODS)
 
     def __init__(self, source: str, flags: int = 0):
         self._source = source
@@ -22,7 +27,9 @@ class LazyPattern:
 
     def compiled(self) -> re.Pattern[str]:
         if self._compiled is None:
-            self._compiled = re.compile(self._source, self._flags)
+            self._compiled = pattern = re.compile(self._source, self._flags)
+            for name in _METHODS:
+                setattr(self, name, getattr(pattern, name))
         return self._compiled
 
     def __getattr__(self, name: str) -> Any:  # only for what the slots do not hold

@@ -11,9 +11,10 @@ meant to be deployed stays fully checked. No evidence at all means production.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from vantage_lint.lazyre import lazy
 
 if TYPE_CHECKING:
     from vantage_lint.compose.model import Service
@@ -37,12 +38,12 @@ TEST_FOLDERS = frozenset({"test", "tests", "testing", "e2e", "integration", "int
 # templates/local/ is its single-server production deployment.
 DEVELOPMENT_FOLDERS = frozenset({"dev", "develop", "development"})
 PRODUCTION_FOLDERS = frozenset({"prod", "production", "deploy", "deployment", "staging", "release"})
-_NAME_SPLIT = re.compile(r"[._\-]+")
+_NAME_SPLIT = lazy(r"[._\-]+")
 _YAML_SUFFIXES = frozenset({"yml", "yaml", "conf"})
 
 # Comment wording that states a development purpose. Matched against the text of comment tokens
 # only (never against YAML), after "not for production" style negations are looked at.
-_DEV_COMMENT = re.compile(
+_DEV_COMMENT = lazy(
     r"\bfor local (?:development|dev|testing|use)\b"
     r"|\blocal development\b"
     r"|\b(?:this|the) (?:file|stack|setup|project|compose file|configuration|config|docker-compose(?:\.ya?ml)?)\b"
@@ -54,8 +55,8 @@ _DEV_COMMENT = re.compile(
 )
 # A comment that tells the reader to change a setting ("Uncomment for local development",
 # "set DEBUG=1 for local development") speaks of that setting, not of the file.
-_ABOUT_A_SETTING = re.compile(r"\b(?:un)?comment\b|\bcomment(?:ed)? out\b|\b(?:enable|disable|change|switch)\b|\bset\b",
-                              re.IGNORECASE)
+_ABOUT_A_SETTING = lazy(r"\b(?:un)?comment\b|\bcomment(?:ed)? out\b|\b(?:enable|disable|change|switch)\b|\bset\b",
+                        re.IGNORECASE)
 # Every wording above contains one of these: a cheap test before the regex and the scan.
 _COMMENT_WORDS = ("development", "production", "dev only", "dev-only", "local dev", "for local")
 
@@ -65,13 +66,12 @@ _RELOAD_PROGRAMS = frozenset({"runserver", "runserver_plus", "nodemon", "watchme
 _DEV_SCRIPTS = frozenset({"dev", "start:dev", "watch", "serve"})
 # Environment values that name a development setup.
 # (Not *_MODE: STORAGE_MODE=local names a backend, not a development setup.)
-_ENV_NAMES = re.compile(r"^(?:[A-Z0-9]+_)?(?:ENV|ENVIRONMENT|STAGE)$")
+_ENV_NAMES = lazy(r"^(?:[A-Z0-9]+_)?(?:ENV|ENVIRONMENT|STAGE)$")
 _DEV_VALUES = frozenset({"dev", "develop", "development", "local"})
-_DJANGO_DEV = re.compile(r"\.(?:dev|local|development|develop)$")
+_DJANGO_DEV = lazy(r"\.(?:dev|local|development|develop)$")
 
 
-@dataclass(frozen=True, slots=True)
-class DeployContext:
+class DeployContext(NamedTuple):
     """The context of one project and why: ``decided_by`` is ``evidence``, ``default`` (no
     evidence, so production), or ``configuration`` (``--context``, ``context:``, the preset)."""
 
