@@ -463,6 +463,11 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
     subcommand with a likely spelling, and an unknown `inspect` command. For `celery flower`
     (tornado options, which Flower drops silently) it reports unknown options too.
 
+    A service whose build context's requirements (`*requirements*.txt`, `requirements/*.txt`)
+    pin Celery below 5 (`celery==4.3.0`, `celery<5`) is not checked: the option table is
+    Celery 5's (generated from the installed Celery and tested against it), and says nothing
+    about an older command line.
+
     ## Why it matters
     click refuses the whole command: `celery worker --concurency=4` prints
     `No such option: --concurency` and exits with status 2, and the container restarts in a
@@ -481,6 +486,10 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
     ## Fix
     `command: celery -A myapp worker --concurrency=4 --max-tasks-per-child=100`
     """
+    from vantage_lint.celery.pins import celery_major_pinned
+
+    if celery_major_pinned(service) is not None:
+        return  # its build pins Celery 4 or older, whose command line this table does not describe
     invocation = celery_invocation(service)
     if invocation is not None:
         program = f"celery {invocation.subcommand}".strip()
