@@ -268,3 +268,19 @@ def test_a_provider_key_is_masked_in_every_format(tmp_path: Path, monkeypatch) -
     for fmt in ("text", "json", "sarif", "github", "concise"):
         assert main(["compose.yaml", "--isolated", "--no-cache", "--format", fmt, "-o", f"out.{fmt}"]) == 1
         assert key[4:12] not in (tmp_path / f"out.{fmt}").read_text(), fmt
+
+
+def test_a_secret_that_is_a_word_of_the_messages_does_not_blank_them(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(write(tmp_path, {
+        ".env": "REDIS_PASSWORD=password\n",
+        "compose.yaml": ("services:\n  redis:\n    image: redis:7.2.5\n    ports: ['6379:6379']\n"
+                         "  app:\n    image: myorg/app:1.0\n    environment:\n"
+                         "      REDIS_URL: redis://:${REDIS_PASSWORD}@redis:6379/0\n")}))
+    report = run(["compose.yaml"])
+    (open_redis,) = found(report, "VL219")
+    assert "has no password and publishes" in open_redis.message
+    # Where it stands as a password it is masked as ever: the URL in the text output's code frame.
+    from vantage_lint.cli import main
+
+    assert main(["compose.yaml", "--isolated", "--no-cache", "-o", "out.txt"]) == 1
+    assert "redis://:password@" not in (tmp_path / "out.txt").read_text()

@@ -170,8 +170,18 @@ def run_secrets(sources: Iterable[Any]) -> tuple[str, ...]:
     found: set[str] = set()
     for source in sources:
         values = secret_values(source.path, source.text, getattr(source, "yaml_root", None))
-        found.update(v for v in values if len(v) >= _MIN_SECRET)
+        found.update(v for v in values if len(v) >= _MIN_SECRET and v.lower() not in _MESSAGE_WORDS)
     return tuple(sorted(found, key=lambda v: (-len(v), v)))
+
+
+# Words of vantage-lint's own messages. A secret that is one of them (`POSTGRES_PASSWORD=postgres`,
+# `REDIS_PASSWORD=password`) is a well-known default that VL410 and VL217 name as such; masked
+# by its value in every text, it would turn "has no password" into "has no ****" in every
+# message of the run. It is still masked where it stands as a password (an assignment, a URL,
+# a flag's argument), like every other secret.
+_MESSAGE_WORDS = frozenset({"password", "passwords", "secret", "secrets", "token", "redis", "valkey", "celery",
+                            "postgres", "broker", "cache", "worker", "default", "latest", "admin", "root",
+                            "user", "guest", "example"})
 
 
 # A known secret inside a longer name is not that secret: `paperless` in the image

@@ -122,6 +122,8 @@ def _literal_fallback(raw: str) -> list[tuple[str, int, int]]:
     hint="Use ${REDIS_PASSWORD:?set REDIS_PASSWORD} so Compose refuses to start without it, or a secret file.",
     scope="service",
     contexts=PRODUCTION_ONLY,
+    # `--requirepass ${REDIS_PASSWORD:-baserow}`: the literal and its weakness are this problem.
+    supersedes=("VL206", "VL217"),
 )
 def literal_fallback_password(service: Service, ctx: RuleContext) -> Iterator[Finding]:
     """## What it does
@@ -256,7 +258,8 @@ def redis_password_on_command_line(service: Service, ctx: RuleContext) -> Iterat
         if word.text in ("--requirepass", "--masterauth"):
             yield ctx.finding(
                 service.word_span(word),
-                f'Redis service "{service.name}" passes {word.text} on the command line: the password shows in '
-                "docker inspect and docker compose config",
+                # (the flag is quoted last: a word after it would read as a password to the masker)
+                f'Redis service "{service.name}" passes its password on the command line ({word.text}): it shows '
+                "in docker inspect and docker compose config",
             )
             return

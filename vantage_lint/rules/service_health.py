@@ -497,7 +497,8 @@ def depends_on_missing_healthcheck(service: Service, ctx: RuleContext) -> Iterat
     - an official Docker Library image (`redis`, `postgres`, ...), which declares none, or a
       disabled healthcheck: error;
     - an image listed in `images-with-healthcheck`: passes;
-    - any other image or a `build:`: warning, since the image may declare one;
+    - any other image or a `build:`: information, since the image may declare one (an author
+      who wrote `service_healthy` and saw the stack start most likely has one that does);
     - `required: false` on the dependency: warning (Compose then only warns).
 
     ## Why it matters
@@ -553,7 +554,7 @@ def depends_on_missing_healthcheck(service: Service, ctx: RuleContext) -> Iterat
             what = "its build" if built else f"image {image.raw}"
             reason = f'"{dep.name}" has no healthcheck in the Compose file'
             failure = f"unless {what} declares a HEALTHCHECK, {failure}"
-            severity = Severity.WARNING
+            severity = Severity.INFO
         if not dep.required:
             severity = Severity.WARNING
             failure = 'with required: false Compose warns "has no healthcheck configured" and starts it anyway'
