@@ -284,3 +284,17 @@ def test_a_secret_that_is_a_word_of_the_messages_does_not_blank_them(tmp_path: P
 
     assert main(["compose.yaml", "--isolated", "--no-cache", "-o", "out.txt"]) == 1
     assert "redis://:password@" not in (tmp_path / "out.txt").read_text()
+
+
+def test_a_summary_keeps_the_services_fixes(tmp_path: Path, monkeypatch) -> None:
+    from vantage_lint.cli import main
+
+    stack = ("services:\n  a:\n    image: myorg/a:1.0\n    command: [serve]\n"
+             "  b:\n    image: myorg/b:1.0\n    command: [serve]\n")
+    monkeypatch.chdir(write(tmp_path, {"compose.yaml": stack}))
+    (logs,) = found(run(["compose.yaml"]), "VL106")
+    assert logs.fix is not None and logs.fix.applicability.value == "unsafe" and len(logs.fix.edits) == 2
+    assert main(["compose.yaml", "--isolated", "--no-cache", "--fix", "--unsafe-fixes"]) in (0, 1)
+    fixed = (tmp_path / "compose.yaml").read_text()
+    assert fixed.count('max-size: "10m"') == 2  # both services, from the one summary
+    assert found(run(["compose.yaml"]), "VL106") == []

@@ -6,6 +6,7 @@ declares ``summarised`` has its findings in one file (after suppressions: a supp
 is not counted) replaced by one info finding at the first of them, naming every service. A
 finding the rule raised at an explicit severity (a case it knows to matter, such as a Celery
 worker with no memory limit) is not summarised. The production preset reports each service.
+The summary carries the services' own fixes joined into one, when each of them has one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from vantage_lint.findings import Finding, Severity
+from vantage_lint.findings import Finding, Fix, Severity
 
 if TYPE_CHECKING:
     from vantage_lint.registry import RuleSet
@@ -50,6 +51,7 @@ def summarise(findings: list[Finding], rules: RuleSet, settings: Settings) -> li
             hint=f"{first.hint} The production preset (--preset production) reports each service.",
             span=first.span,
             service=first.service,
+            fix=_joined_fix(group),
             fix_applicability=first.fix_applicability,
             fingerprint=_fingerprint(code, first),
             services=tuple(names),
@@ -66,6 +68,22 @@ def summarise(findings: list[Finding], rules: RuleSet, settings: Settings) -> li
         else:
             out.append(finding)
     return out
+
+
+def _joined_fix(group: list[Finding]) -> Fix | None:
+    """The services' own fixes as one (`--fix --unsafe-fixes` still adds log rotation to each),
+    when every one of them has a fix of the same kind; else none: a partial fix would leave the
+    summary true and say it was fixed."""
+    fixes = [f.fix for f in group]
+    if not fixes or any(fix is None for fix in fixes):
+        return None
+    kinds = {fix.applicability for fix in fixes if fix is not None}
+    if len(kinds) != 1:
+        return None
+    edits = tuple(edit for fix in fixes if fix is not None for edit in fix.edits)
+    first = fixes[0]
+    assert first is not None
+    return Fix(f"{first.title} ({len(fixes)} services)", edits, kinds.pop())
 
 
 def _fingerprint(code: str, first: Finding) -> str:
