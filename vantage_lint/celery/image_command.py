@@ -110,13 +110,13 @@ def _parts(build: Build, command: Command, keyword: str, text: str) -> list[tupl
 def image_command(service: Service) -> ImageCommand | None:
     """The image's command when the service sets neither ``command:`` nor ``entrypoint:`` and
     its Dockerfile is read (cached)."""
-    if "_image_command" in service.__dict__:
-        return service.__dict__["_image_command"]
-    result = None
-    if service.get("command") is None and service.get("entrypoint") is None:
-        result = _image_command(service_build(service))
-    service.__dict__["_image_command"] = result
-    return result
+    return service.memo("_image_command", _without_compose_command)
+
+
+def _without_compose_command(service: Service) -> ImageCommand | None:
+    if service.get("command") is not None or service.get("entrypoint") is not None:
+        return None  # Compose's command: replaces CMD, its entrypoint: replaces ENTRYPOINT and CMD
+    return _image_command(service_build(service))
 
 
 def _image_command(build: Build | None) -> ImageCommand | None:

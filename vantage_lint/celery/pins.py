@@ -27,11 +27,7 @@ _PATTERNS = ("*requirements*.txt", "requirements/*.txt")
 def celery_major_pinned(service: Service) -> int | None:
     """The largest Celery major version the service's build requirements allow, when they
     allow no Celery 5 or later; None otherwise (cached on the service)."""
-    if "_celery_major" in service.__dict__:
-        return service.__dict__["_celery_major"]
-    found = _read(service)
-    service.__dict__["_celery_major"] = found
-    return found
+    return service.memo("_celery_major", _read)
 
 
 def _read(service: Service) -> int | None:

@@ -128,11 +128,7 @@ def _program(service: Service) -> str | None:
 
 def unread_start(service: Service) -> UnreadStart | None:
     """How a Celery service is started when its worker options cannot be read (cached)."""
-    if "_unread_start" in service.__dict__:
-        return service.__dict__["_unread_start"]
-    result = _unread_start(service)
-    service.__dict__["_unread_start"] = result
-    return result
+    return service.memo("_unread_start", _unread_start)
 
 
 def _unread_start(service: Service) -> UnreadStart | None:

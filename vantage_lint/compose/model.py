@@ -7,6 +7,7 @@ node it came from for positions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple, TYPE_CHECKING
@@ -143,6 +144,14 @@ class Service:
 
     def __repr__(self) -> str:
         return f"Service({self.name!r})"
+
+    def memo(self, key: str, compute: Callable[[Service], Any]) -> Any:
+        """``compute(self)``, computed once per service: the readers above the model (images,
+        Celery, Redis) keep what they derived from a service here."""
+        store = self.__dict__
+        if key not in store:
+            store[key] = compute(self)
+        return store[key]
 
     # --- raw access -------------------------------------------------------------------------
     def get(self, *path: str | int) -> Node | None:

@@ -48,12 +48,12 @@ class Build:
 
 def service_build(service: Service) -> Build | None:
     """The service's build (cached), or None when it has no ``build:``."""
-    if "_build" in service.__dict__:
-        return service.__dict__["_build"]
+    return service.memo("_build", _build_of)
+
+
+def _build_of(service: Service) -> Build | None:
     node = service.get("build")
-    result = _read_build(service, node) if node is not None else None
-    service.__dict__["_build"] = result
-    return result
+    return _read_build(service, node) if node is not None else None
 
 
 def _build_args(service: Service, node: Node | None) -> dict[str, str | None]:
