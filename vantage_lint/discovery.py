@@ -184,17 +184,13 @@ def _add_chosen_files(folder: Path, environ: dict[str, str], compose: list[Targe
 
 def _service_names(path: Path) -> set[str] | None:
     """The services a compose file defines, or None when it cannot be read as YAML."""
-    from vantage_lint.compose.nodes import MapNode
-    from vantage_lint.compose.yaml_loader import parse_yaml
+    from vantage_lint.compose.yaml_loader import service_names
     from vantage_lint.source import SourceError, read_source
 
     try:
-        loaded = parse_yaml(read_source(path, str(path)))
+        return service_names(read_source(path, str(path)))
     except (OSError, SourceError):
         return None
-    root = loaded.root
-    services = root.get("services") if isinstance(root, MapNode) else None
-    return set(services.items) if isinstance(services, MapNode) else None
 
 
 def _overlays(path: Path, base: list[Path]) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vantage_lint.compose.nodes import MapNode
 from vantage_lint.source import SourceError, glob_paths
 
 if TYPE_CHECKING:
@@ -40,12 +39,9 @@ def sibling_defining(project: Project, service: str) -> str | None:
 
 
 def _service_names(project: Project, path: Path) -> set[str]:
-    from vantage_lint.compose.yaml_loader import parse_yaml
+    from vantage_lint.compose.yaml_loader import service_names
 
     try:
-        source = project.reader(path)
+        return service_names(project.reader(path)) or set()
     except (OSError, SourceError):
         return set()
-    root = parse_yaml(source).root
-    services = root.get("services") if isinstance(root, MapNode) else None
-    return set(services.items) if isinstance(services, MapNode) else set()

@@ -135,6 +135,16 @@ def parse_yaml(source: SourceFile, env: Mapping[str, str] | None = None) -> Load
     return result
 
 
+def service_names(source: SourceFile) -> set[str] | None:
+    """The services a Compose file defines (its top-level ``services`` keys), or None when it
+    has no such mapping (not YAML, or not a Compose file)."""
+    from vantage_lint.compose.nodes import MapNode
+
+    root = parse_yaml(source).root
+    services = root.get("services") if isinstance(root, MapNode) else None
+    return set(services.items) if isinstance(services, MapNode) else None
+
+
 def _build_document(source: SourceFile, builder: _Builder, raw_root: Any, result: LoadedYaml) -> Node | None:
     """One document's nodes, or None (with a problem) for an alias bomb, a recursive alias or
     nesting too deep."""
