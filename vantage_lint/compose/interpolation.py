@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from vantage_lint.compose.unknown import is_marker, marker
 
@@ -245,3 +245,11 @@ def chosen_at_deploy(text: str, env: Mapping[str, str], from_template: frozenset
     ``.env`` (``.env.example``: what the authors suggest, not what a deployment uses)."""
     return list(dict.fromkeys(ref.name for ref in references(text)
                               if ref.name not in env or ref.name in from_template))
+
+
+def deployment_choice(project: Any, text: str, what: str) -> str:
+    """The clause a finding gets when the value it judges in ``text`` is the deployment's choice
+    (``image: app:${TAG:-latest}``): "(set through ${TAG}: the deployment chooses the tag)";
+    "" when the file decides it."""
+    chosen = chosen_at_deploy(text, project.env, project.template_names)
+    return f" (set through ${{{chosen[0]}}}: the deployment chooses {what})" if chosen else ""

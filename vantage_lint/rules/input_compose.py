@@ -145,15 +145,15 @@ def _undefined_dependency(project: Project, ctx: RuleContext, name: str, dep: An
     makes this file a base meant to be combined with it (``-f``): then that is said, at info."""
     from vantage_lint.compose.siblings import sibling_defining
 
-    finding = ctx.finding(dep.span, f'service "{name}" depends on undefined service "{dep.name}"',
-                          hint="Define the service or remove it from depends_on.")
+    message = f'service "{name}" depends on undefined service "{dep.name}"'
     beside = sibling_defining(project, dep.name)
-    if beside is not None:
-        finding.message += (f'; {beside} beside this file defines "{dep.name}", so this file is meant to be combined '
-                            f"with it (-f {PurePath(project.main_path).name} -f {beside})")
-        finding.hint = f"Run Compose with both files (-f ... -f {beside}), or set COMPOSE_FILE in .env."
-        finding.severity, finding.explicit_severity = Severity.INFO, True
-    return finding
+    if beside is None:
+        return ctx.finding(dep.span, message, hint="Define the service or remove it from depends_on.")
+    return ctx.finding(
+        dep.span, f'{message}; {beside} beside this file defines "{dep.name}", so this file is meant to be combined '
+                  f"with it (-f {PurePath(project.main_path).name} -f {beside})",
+        hint=f"Run Compose with both files (-f ... -f {beside}), or set COMPOSE_FILE in .env.",
+        severity=Severity.INFO)
 
 
 def _undefined_references(project: Project, ctx: RuleContext) -> Iterator[Finding]:

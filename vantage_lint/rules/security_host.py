@@ -168,12 +168,12 @@ def host_namespace(service: Service, ctx: RuleContext) -> Iterator[Finding]:
                        f"({key}: {node.text.strip()}), which is the host's: code running in it gets {gain}")
         else:
             message = f'service "{service.name}" uses {key}: host: code running in it gets {gain}'
-        finding = ctx.finding(node, message)
         if key == "network_mode" and ctx.deploy_context == "development":
             # A laptop or a CI runner: its local services are the developer's own.
-            finding.message += " (a development or test stack: a warning here, an error where it is deployed)"
-            finding.severity, finding.explicit_severity = Severity.WARNING, True
-        yield finding
+            yield ctx.finding(node, message + " (a development or test stack: a warning here, an error where it is "
+                              "deployed)", severity=Severity.WARNING)
+        else:
+            yield ctx.finding(node, message)
 
 
 # Host directories whose contents control the host; "/run" is where "/var/run" points.

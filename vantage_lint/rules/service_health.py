@@ -158,13 +158,12 @@ def missing_healthcheck(service: Service, ctx: RuleContext) -> Iterator[Finding]
         if service.healthcheck_disabled:
             node = _disabled_at(service)
             how = "disable: true" if node is check.get("disable") else 'test: ["NONE"]'
-            finding = ctx.finding(
+            yield ctx.finding(
                 node,
                 f'service "{service.name}" disables its healthcheck ({how}): Docker cannot tell whether it works',
                 hint=_role_hint(service) or "Remove the override and define a healthcheck test.",
+                severity=Severity.WARNING,  # written in this file: reported on its own, never summarised
             )
-            finding.explicit_severity = True  # written in this file: reported on its own
-            yield finding
         return
     if image_healthcheck_known(service, _patterns(ctx)):
         return
@@ -321,10 +320,8 @@ def healthcheck_timing(service: Service, ctx: RuleContext) -> Iterator[Finding]:
                 at = timeout_node
                 message = (f'service "{name}": healthcheck timeout {_show(timeout_eff)} is not shorter than '
                            f"interval {_show(interval_eff)}")
-            finding = ctx.finding(at, message + ": a hung probe delays the next one")
             # Slower detection of a hang, not a check that fails to work: information.
-            finding.severity, finding.explicit_severity = Severity.INFO, True
-            yield finding
+            yield ctx.finding(at, message + ": a hung probe delays the next one", severity=Severity.INFO)
     retries_node = check.get("retries")
     if isinstance(retries_node, ScalarNode):
         try:
@@ -409,17 +406,18 @@ def depends_on_not_healthy(service: Service, ctx: RuleContext) -> Iterator[Findi
         message = (f'service "{service.name}" depends on "{dep.name}" {how}, which only waits for the container to '
                    f'start although "{dep.name}" has a healthcheck')
         fix, note = _healthy_fix(service, dep, patterns)
-        finding = ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
-        if how != "with condition: service_started" and not connects_at_start(service, target):
-            # Ordering between application services: nothing shows the dependant needs it ready.
-            finding.message += (f' (nothing in "{service.name}" names "{dep.name}" as a host to connect to, and it '
-                                "is not a database or broker: perhaps only ordering)")
-            finding.severity, finding.explicit_severity = Severity.INFO, True
+        message = f"{message} ({note})" if note else message
         if how == "with condition: service_started":
             # Written out, so chosen: a service that retries on its own may start early on purpose.
-            finding.message += " (written explicitly, so perhaps on purpose)"
-            finding.severity, finding.explicit_severity = Severity.INFO, True
-        yield finding
+            yield ctx.finding(at, message + " (written explicitly, so perhaps on purpose)", fix=fix,
+                              severity=Severity.INFO)
+        elif not connects_at_start(service, target):
+            # Ordering between application services: nothing shows the dependant needs it ready.
+            yield ctx.finding(at, message + f' (nothing in "{service.name}" names "{dep.name}" as a host to connect '
+                              "to, and it is not a database or broker: perhaps only ordering)", fix=fix,
+                              severity=Severity.INFO)
+        else:
+            yield ctx.finding(at, message, fix=fix)
 
 
 # Images of data services: whoever depends on one connects to it as soon as it starts.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vantage_lint.compose.interpolation import chosen_at_deploy, references
+from vantage_lint.compose.interpolation import deployment_choice, references
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.unknown import has_unknown
@@ -70,14 +70,11 @@ def unpinned_image(service: Service, ctx: RuleContext) -> Iterator[Finding]:
         return  # "app:${TAG}" with TAG unset: VL004 reports the variable, the intent is a pinned tag
     written = f'"{node.raw}" (resolves to "{image.raw}")' if node.raw != image.raw else f'"{image.raw}"'
     problem = "without a tag (which means latest)" if image.tag is None else 'with the mutable "latest" tag'
-    finding = ctx.finding(
+    # `app:${TAG:-latest}`: latest is only the fallback; where it is deployed the tag is set.
+    choice = deployment_choice(service.project, node.raw, "the tag")
+    yield ctx.finding(
         node,
-        f'service "{service.name}" uses image {written} {problem}: what runs changes whenever the image is pulled',
+        f'service "{service.name}" uses image {written} {problem}: what runs changes whenever the image is pulled'
+        + choice,
+        severity=Severity.INFO if choice else None,
     )
-    project = service.project
-    chosen_by = chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
-    if chosen_by:
-        # `app:${TAG:-latest}`: latest is only the fallback; where it is deployed the tag is set.
-        finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the tag)"
-        finding.severity, finding.explicit_severity = Severity.INFO, True
-    yield finding

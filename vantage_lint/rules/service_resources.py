@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vantage_lint.compose.interpolation import chosen_at_deploy
+from vantage_lint.compose.interpolation import deployment_choice
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import ScalarNode
 from vantage_lint.compose.units import compose_bytes, human_bytes
@@ -86,24 +86,19 @@ def missing_resource_limits(service: Service, ctx: RuleContext) -> Iterator[Find
             other = memory_node if missing[0] == "cpus" else cpus_node
             if isinstance(other, ScalarNode):
                 present = f" (its {'memory' if missing[0] == 'cpus' else 'cpus'} limit is {other.text})"
-        finding = ctx.finding(
+        worker = "memory" in missing and "celery-worker" in service.roles
+        yield ctx.finding(
             service.span_of("deploy", "resources", "limits", missing[0]),
-            f'service "{name}" has no {what}{present}',
+            f'service "{name}" has no {what}{present}'
+            + (": a Celery worker runs whatever its tasks do, and one leak takes the host's memory" if worker else ""),
+            severity=Severity.WARNING if worker else None,  # a case that matters: never summarised
         )
-        if "memory" in missing and "celery-worker" in service.roles:
-            finding.message += ": a Celery worker runs whatever its tasks do, and one leak takes the host's memory"
-            finding.explicit_severity = True  # a case that matters: never summarised
-        yield finding
-    project = service.project
     for kind, node in zero:
-        finding = ctx.finding(node, f'service "{name}" sets its {kind} limit to {node.text}, which means unlimited')
-        chosen_by = chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
-        if chosen_by:
-            # `cpus: ${WEB_CPUS:-0}`: 0 is the file's fallback; the deployment sets the limit.
-            finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the limit)"
-            finding.severity = Severity.INFO
-        finding.explicit_severity = True
-        yield finding
+        # `cpus: ${WEB_CPUS:-0}`: 0 is the file's fallback; the deployment sets the limit.
+        choice = deployment_choice(service.project, node.raw, "the limit")
+        yield ctx.finding(
+            node, f'service "{name}" sets its {kind} limit to {node.text}, which means unlimited{choice}',
+            severity=Severity.INFO if choice else Severity.WARNING)  # written in the file: never summarised
 
 
 @rule(

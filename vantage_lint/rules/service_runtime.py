@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vantage_lint.compose.interpolation import chosen_at_deploy
+from vantage_lint.compose.interpolation import deployment_choice
 from vantage_lint.compose.model import Service
 from vantage_lint.compose.nodes import Node, ScalarNode
 from vantage_lint.context import RuleContext
@@ -225,17 +225,11 @@ def missing_restart_policy(service: Service, ctx: RuleContext) -> Iterator[Findi
         at = service.key_span
         message = f'service "{service.name}" has no restart policy: it stays down after a crash or a host reboot'
     fix, note = _restart_fix(service, policy, node)
-    finding = ctx.finding(at, f"{message} ({note})" if note else message, fix=fix)
-    project = service.project
-    chosen_by = (chosen_at_deploy(node.raw, project.env, getattr(project, "template_names", frozenset()))
-                 if isinstance(node, ScalarNode) else [])
-    if chosen_by:
-        # `restart: "${RESTART_POLICY:-no}"`: the value here is a default or a template's.
-        finding.message += f" (set through ${{{chosen_by[0]}}}: the deployment chooses the policy)"
-        finding.severity = Severity.INFO
-    if node is not None or policy is not None:
-        finding.explicit_severity = True  # written in the file: reported on its own
-    yield finding
+    # `restart: "${RESTART_POLICY:-no}"`: the value here is a default or a template's.
+    choice = deployment_choice(service.project, node.raw, "the policy") if isinstance(node, ScalarNode) else ""
+    severity = Severity.INFO if choice else Severity.WARNING if node is not None or policy is not None else None
+    # (an explicit severity: what the file writes is reported on its own, never summarised)
+    yield ctx.finding(at, (f"{message} ({note})" if note else message) + choice, fix=fix, severity=severity)
 
 
 def _never_restarted(service: Service) -> bool:
