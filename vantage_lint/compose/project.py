@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from vantage_lint.boundary import OUTSIDE_HINT, bad_path, outside
 from vantage_lint.compose.merge import RESET_TAG, merge, strip_resets
@@ -113,7 +113,6 @@ class _Loader:
         self.include_cache: dict[tuple[tuple[Path, ...], tuple[tuple[str, str], ...]], MapNode | None] = {}
         # The project folder: files that the linted files name outside it are never opened.
         self.root: Path | None = None
-        self.template_names: set[str] = set()  # variables a template standing in for .env sets
 
     def refused(self, what: str, target: str, at: Span, folder: Path) -> bool:
         """Report and refuse a path written in a file that may not be opened: a name no file
@@ -192,8 +191,7 @@ def load_project(
     loader = _Loader(reader, environ)
     directory = project_directory or (files[0].parent if files else Path.cwd())
     loader.root = directory
-    env, template, env_read = _interpolation_env(loader, directory, env_files, environ)
-    from_template = frozenset(loader.template_names) - frozenset(environ)
+    env, template, env_read, from_template = _interpolation_env(loader, directory, env_files, environ)
     # Compose sets it for interpolation: the folder's name, normalised (a `name:` key is not
     # known before the files are interpolated, so only the folder counts here).
     env.setdefault("COMPOSE_PROJECT_NAME", normalized_project_name(directory.resolve().name))
@@ -361,19 +359,26 @@ def _one_per_unset_variable(problems: list[Finding], env_read: bool) -> list[Fin
     return kept
 
 
+class _InterpolationEnv(NamedTuple):
+    env: dict[str, str]             # the shell environment plus .env (or --env-file) values
+    template: str | None            # the template read in place of a missing .env
+    read: bool                      # whether any env file was read at all
+    from_template: frozenset[str]   # the variables whose value is the template's, not the shell's
+
+
 def _interpolation_env(
     loader: _Loader, directory: Path, env_files: list[Path] | None, environ: dict[str, str]
-) -> tuple[dict[str, str], str | None, bool]:
-    """The shell environment plus .env (or --env-file) values; shell variables win. Also the
-    path of the template read in place of a missing .env, whose blank values are unknown: the
-    deployment's real .env fills them (see vantage_lint.compose.unknown); and whether any env
-    file was read at all."""
+) -> _InterpolationEnv:
+    """The shell environment plus .env (or --env-file) values; shell variables win. A template
+    read in place of a missing .env has its blank values (and its commented-out ones) unknown:
+    the deployment's real .env fills them (see vantage_lint.compose.unknown)."""
     if environ.get("COMPOSE_DISABLE_ENV_FILE", "").lower() in ("1", "true"):
-        return dict(environ), None, True
+        return _InterpolationEnv(dict(environ), None, True, frozenset())
     candidates = env_files if env_files is not None else [_default_env_file(directory)]
     from_files: dict[str, str] = {}
     template: str | None = None
     read_any = env_files is not None
+    template_names: set[str] = set()
     for path in candidates:
         if env_files is None and not is_file(path):
             continue
@@ -394,14 +399,15 @@ def _interpolation_env(
             # a later --env-file overrides an earlier one; a template's blank is a placeholder
             from_files[entry.name] = marker(entry.name) if stands_in and entry.value == "" else entry.value
             if stands_in:
-                loader.template_names.add(entry.name)
+                template_names.add(entry.name)
         if stands_in:
             for name in _commented_names(source.text):
                 # `# POSTGRES_PASSWORD=...` in a template: set where it is deployed, like a blank
                 if name not in from_files:
                     from_files[name] = marker(name)
-                    loader.template_names.add(name)
-    return {**from_files, **environ}, template, read_any  # shell variables win
+                    template_names.add(name)
+    # shell variables win
+    return _InterpolationEnv({**from_files, **environ}, template, read_any, frozenset(template_names - set(environ)))
 
 
 def _commented_names(text: str) -> list[str]:
