@@ -1,4 +1,4 @@
-"""The Celery major version a service's own build pins, read from its requirements files.
+"""Whether a service's own build pins Celery below 5, read from its requirements files.
 
 vantage-lint checks `celery` command lines against Celery 5's (the table in
 ``data/celery-options.json``, generated from the installed Celery); it says nothing about an
@@ -24,36 +24,32 @@ if TYPE_CHECKING:
 _PATTERNS = ("*requirements*.txt", "requirements/*.txt")
 
 
-def celery_major_pinned(service: Service) -> int | None:
-    """The largest Celery major version the service's build requirements allow, when they
-    allow no Celery 5 or later; None otherwise (cached on the service)."""
-    return service.memo("_celery_major", _read)
+def pinned_below_5(service: Service) -> bool:
+    """Do the service's build requirements allow no Celery 5 or later? (cached on the service)"""
+    return service.memo("_celery_below_5", _read)
 
 
-def _read(service: Service) -> int | None:
+def _read(service: Service) -> bool:
     from vantage_lint.celery.app_locate import build_context
 
     context = build_context(service)
     if context is None or outside(context[1], service.project.directory):
-        return None
-    for pattern in _PATTERNS:
-        for path in glob_paths(str(context[1] / pattern)):
-            major = _pinned_major(service, path)
-            if major is not None:
-                return major
-    return None
+        return False
+    return any(_pins_below_5(service, path) for pattern in _PATTERNS for path in glob_paths(str(context[1] / pattern)))
 
 
-def _pinned_major(service: Service, path: Path) -> int | None:
+def _pins_below_5(service: Service, path: Path) -> bool:
+    """Whether the file's Celery requirement excludes every Celery 5 and later."""
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
+    from packaging.version import Version
 
     if outside(path, service.project.directory):
-        return None
+        return False
     try:
         text = service.project.reader(path).text
     except (OSError, SourceError):
-        return None
+        return False
     for line in text.splitlines():
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith(("#", "-")):
@@ -64,19 +60,13 @@ def _pinned_major(service: Service, path: Path) -> int | None:
             continue
         if canonicalize_name(requirement.name) != "celery":
             continue
-        return _below_five(requirement.specifier)
-    return None
+        # A bare `celery` allows every release; a range allows 5 if it admits any 5.x or later.
+        return bool(str(requirement.specifier)) and not any(
+            requirement.specifier.contains(Version(v), prereleases=True) for v in _CELERY_5_AND_LATER)
+    return False
 
 
-def _below_five(specifier: object) -> int | None:
-    """4 when no Celery 5 release satisfies ``specifier`` (``==4.3.0``, ``<5``, ``~=4.4``)."""
-    from packaging.version import Version
-
-    if not str(specifier):
-        return None
-    allowed = [v for v in ("5.0.0", "5.3.6", "5.4.0", "5.5.3", "5.6.0", "6.0.0")
-               if specifier.contains(Version(v), prereleases=True)]  # type: ignore[attr-defined]
-    if allowed:
-        return None
-    olds = [v for v in ("4.4.7", "4.3.0", "4.0.0", "3.1.26") if specifier.contains(Version(v), prereleases=True)]  # type: ignore[attr-defined]
-    return int(olds[0].split(".")[0]) if olds else 4
+# Releases a range must exclude to pin Celery below 5: the first and last of each minor of 5,
+# and a 6 to come (a range is an interval, so its ends tell).
+_CELERY_5_AND_LATER = ("5.0.0", "5.0.6", "5.1.0", "5.1.2", "5.2.0", "5.2.7", "5.3.0", "5.3.6", "5.4.0", "5.5.0",
+                       "5.5.3", "5.6.0", "6.0.0")

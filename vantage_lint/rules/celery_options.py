@@ -486,9 +486,9 @@ def celery_unknown_option(service: Service, ctx: RuleContext) -> Iterator[Findin
     ## Fix
     `command: celery -A myapp worker --concurrency=4 --max-tasks-per-child=100`
     """
-    from vantage_lint.celery.pins import celery_major_pinned
+    from vantage_lint.celery.pins import pinned_below_5
 
-    if celery_major_pinned(service) is not None:
+    if pinned_below_5(service):
         return  # its build pins Celery 4 or older, whose command line this table does not describe
     invocation = celery_invocation(service)
     if invocation is not None:
