@@ -15,14 +15,14 @@ SKIPPED_DIRS = {
     ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "env", "__pycache__", ".tox", ".nox",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", ".idea", ".vscode",
 }
-# A folder named with a template placeholder (cookiecutter's `{{ cookiecutter.project_slug }}`,
-# copier's `{{ name }}`) holds templates that are rendered before use, not Compose files.
-def _template_folder(name: str) -> bool:
-    return "{{" in name and "}}" in name
-
-
 # Reading a .conf file costs little; still, sniff only plausible ones in a folder walk.
 MAX_SNIFF_BYTES = 64 * 1024
+
+
+def _template_folder(name: str) -> bool:
+    """A folder named with a template placeholder (cookiecutter's `{{ cookiecutter.project_slug }}`,
+    copier's `{{ name }}`) holds templates that are rendered before use, not Compose files."""
+    return "{{" in name and "}}" in name
 
 
 class UsageError(Exception):

@@ -143,7 +143,7 @@ def _named(main: str, paths: list[str]) -> DeployContext | None:
         if folder:
             return DeployContext(main, "development", f"{path} is in a folder of tests or CI ({folder!r})",
                                  "evidence")
-        demo = _file_word(path, DEMO_WORDS) or _folder_name_word(path, DEMO_WORDS)
+        demo = _file_word(path, DEMO_WORDS) or _folder_word(path, DEMO_WORDS, split=True)
         if demo:
             return DeployContext(main, "development", f"{path} is named for a demo ({demo!r})", "evidence")
     return None
@@ -161,19 +161,15 @@ def _file_word(path: str, vocabulary: frozenset[str]) -> str | None:
     return next((word for word in _words(PurePath(path).name) if word in vocabulary), None)
 
 
-def _folder_word(path: str, folders: frozenset[str]) -> str | None:
-    """The name of one of the two folders above the file, when it is a whole word of ``folders``."""
-    parent = PurePath(path).parent
-    return next((name for name in (parent.name, parent.parent.name) if name.lower() in folders), None)
-
-
-def _folder_name_word(path: str, vocabulary: frozenset[str]) -> str | None:
-    """A word (split at . - _) of one of the two folders above the file, in ``vocabulary``."""
+def _folder_word(path: str, folders: frozenset[str], *, split: bool = False) -> str | None:
+    """The name of one of the two folders above the file when it is a whole word of ``folders``
+    (with ``split``: a word of the name, split at . - _, is enough)."""
     parent = PurePath(path).parent
     for name in (parent.name, parent.parent.name):
-        word = next((w for w in _NAME_SPLIT.split(name.lower()) if w in vocabulary), None)
-        if word:
-            return word
+        words = _NAME_SPLIT.split(name.lower()) if split else [name]
+        found = next((w for w in words if w.lower() in folders), None)
+        if found:
+            return found
     return None
 
 
