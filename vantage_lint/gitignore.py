@@ -11,14 +11,15 @@ implementation of Git's rules (negation, anchoring, ``**``), the most specific f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from vantage_lint.source import SourceError, is_file
+from vantage_lint.source import SourceError, SourceFile, is_file
 
 
-def ignored(path: Path, top: Path, read: object) -> bool:
-    """True when a ``.gitignore`` between ``path``'s folder and ``top`` ignores ``path``.
-    ``read`` is the project's reader (``read(Path) -> SourceFile``)."""
+def ignored(path: Path, top: Path, read: Callable[[Path], SourceFile]) -> bool:
+    """True when a ``.gitignore`` between ``path``'s folder and ``top`` ignores ``path``;
+    ``read`` is the project's reader."""
     try:
         path, top = path.absolute(), top.absolute()
         relative = path.relative_to(top)
@@ -31,7 +32,7 @@ def ignored(path: Path, top: Path, read: object) -> bool:
         if not is_file(gitignore):
             continue
         try:
-            text = read(gitignore).text  # type: ignore[operator]
+            text = read(gitignore).text
         except (OSError, SourceError):
             continue
         import pathspec
